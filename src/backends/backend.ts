@@ -1,0 +1,38 @@
+import type { Context } from 'koa';
+import type { DownloadFile } from '../files/download-file.ts';
+
+/** Where a rule sends a file: its destination and the file's name below it. */
+export interface OffloadTarget {
+  /** The rule's `destinationUrl` or `destinationDir`, ending with `/`. */
+  readonly destination: string;
+  /** The file's remaining path below the destination, decoded, `/`-separated, never `..`. */
+  readonly rest: string;
+  /** The file's full URL, when the rule matched on it (remote offload needs it). */
+  readonly url: string | undefined;
+}
+
+/**
+ * One way to deliver a `DownloadFile` to a client. The streaming fallback is a backend like the
+ * proxy ones; it alone never declines.
+ *
+ * @example
+ * const tagging: Backend = {
+ *   name: 'tagging',
+ *   async deliver(ctx, file) { ctx.set('X-File', file.filename); return false; },
+ * };
+ */
+export interface Backend {
+  /** A short label, used in errors and debug output. */
+  readonly name: string;
+  /**
+   * What a rule must give this backend: `'url'` (an internal location, as nginx and Caddy
+   * take) or `'dir'` (a directory, as Apache and lighttpd take). Absent for backends that
+   * need no rule.
+   */
+  readonly destination?: 'url' | 'dir';
+  /**
+   * Answers the request in `ctx` with `file`, or resolves `false` to decline, in which case the
+   * file is streamed by Koa instead. Rejects with storage or HTTP errors.
+   */
+  deliver(ctx: Context, file: DownloadFile, target?: OffloadTarget): Promise<boolean>;
+}

@@ -1,0 +1,40 @@
+import type { Context } from 'koa';
+import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
+import { formatContentDisposition } from '../http/disposition.ts';
+import { statEtag } from '../http/etag.ts';
+
+/**
+ * Answers with an empty 200 that tells the proxy to send the file. Always 200: Koa turns an
+ * empty body into 204 unless told otherwise, mod_xsendfile acts only on 200 (and leaks the
+ * header on any other status), and lighttpd sends the file under whatever status it gets.
+ * No Content-Length of the file is claimed: the proxy sets its own.
+ *
+ * @example
+ * answerOffloaded(ctx, file, { 'X-Accel-Redirect': '/protected/a.pdf' });
+ */
+export function answerOffloaded(
+  ctx: Context,
+  file: DownloadFile,
+  headers: Record<string, string>,
+  stat?: DownloadFileStat,
+): void {
+  ctx.body = '';
+  ctx.status = 200;
+  ctx.set('Content-Type', file.contentType(stat));
+  ctx.set('Content-Disposition', formatContentDisposition(file.filename, file.attachment));
+  ctx.set(headers);
+}
+
+/**
+ * ETag and Last-Modified from the file itself, for proxies that would otherwise invent bad
+ * ones (Apache with mod_xsendfile sends `ETag: "0"` for every file unless configured).
+ */
+export function validatorHeaders(stat: DownloadFileStat): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const etag =
+    stat.etag ??
+    (stat.size !== undefined && stat.modified ? statEtag(stat.size, stat.modified) : undefined);
+  if (etag) headers['ETag'] = etag;
+  if (stat.modified) headers['Last-Modified'] = stat.modified.toUTCString();
+  return headers;
+}

@@ -1,0 +1,85 @@
+import createError, { type HttpError } from 'http-errors';
+
+/** Stable codes of storage errors; match on these, never on message text. */
+export const STORAGE_ERROR_CODES = {
+  notFound: 'ERR_STORAGE_NOT_FOUND',
+  invalidName: 'ERR_STORAGE_INVALID_NAME',
+  unsupported: 'ERR_STORAGE_UNSUPPORTED',
+  unavailable: 'ERR_STORAGE_UNAVAILABLE',
+} as const;
+
+export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[keyof typeof STORAGE_ERROR_CODES];
+
+/** Base class of every error a `Storage` rejects with. The original error, if any, is `cause`. */
+export class StorageError extends Error {
+  readonly code: StorageErrorCode;
+  /** The driver label of the storage that failed (`filesystem`, `memory`, `s3`, …). */
+  readonly driver: string;
+
+  constructor(code: StorageErrorCode, driver: string, message: string, options?: ErrorOptions) {
+    super(`${driver} storage: ${message}`, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.driver = driver;
+  }
+}
+
+/** The name does not exist in the storage. Answered as 404. */
+export class StorageNotFoundError extends StorageError {
+  constructor(driver: string, name: string, options?: ErrorOptions) {
+    super(STORAGE_ERROR_CODES.notFound, driver, `no file named ${JSON.stringify(name)}`, options);
+  }
+}
+
+/**
+ * The name is hostile (NUL, `..`, absolute, backslash) or resolves outside the storage root.
+ * Answered as 404 so that a probe learns nothing about what lies outside the root.
+ */
+export class StorageInvalidNameError extends StorageError {
+  constructor(driver: string, name: string, reason: string, options?: ErrorOptions) {
+    super(
+      STORAGE_ERROR_CODES.invalidName,
+      driver,
+      `refused name ${JSON.stringify(name)}: ${reason}`,
+      options,
+    );
+  }
+}
+
+/** The storage lacks an optional capability (`path`, `url`, `save`, …). */
+export class StorageUnsupportedError extends StorageError {
+  constructor(driver: string, capability: string, options?: ErrorOptions) {
+    super(STORAGE_ERROR_CODES.unsupported, driver, `does not support ${capability}`, options);
+  }
+}
+
+/** The service behind the storage could not be reached or refused access. Answered as 503. */
+export class StorageUnavailableError extends StorageError {
+  constructor(driver: string, message: string, options?: ErrorOptions) {
+    super(STORAGE_ERROR_CODES.unavailable, driver, message, options);
+  }
+}
+
+const STATUS_BY_CODE: Record<StorageErrorCode, number> = {
+  [STORAGE_ERROR_CODES.notFound]: 404,
+  [STORAGE_ERROR_CODES.invalidName]: 404,
+  [STORAGE_ERROR_CODES.unsupported]: 500,
+  [STORAGE_ERROR_CODES.unavailable]: 503,
+};
+
+/**
+ * The one place where errors become HTTP answers. Storage errors map by `code`; an existing
+ * `HttpError` passes through; anything else is an internal 500 whose message is not exposed, so
+ * paths and driver details never reach the client.
+ *
+ * @example
+ * try { await file.stat(); } catch (err) { throw toHttpError(err); }
+ */
+export function toHttpError(err: unknown): HttpError {
+  if (createError.isHttpError(err)) return err;
+  if (err instanceof StorageError) {
+    const status = STATUS_BY_CODE[err.code];
+    return createError(status, { cause: err, expose: status < 500 });
+  }
+  return createError(500, { cause: err, expose: false });
+}

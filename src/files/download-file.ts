@@ -1,0 +1,100 @@
+import type { Readable } from 'node:stream';
+import { posix } from 'node:path';
+import mime from 'mime-types';
+import type { ByteRange } from '../storage.ts';
+
+/** Presentation options shared by every kind of download. */
+export interface DownloadFileOptions {
+  /** The name the user sees (Content-Disposition). Defaults to the file's own base name. */
+  filename?: string;
+  /** `true` (default): save as a file. `false`: display inline, still naming the file. */
+  attachment?: boolean;
+  /** The media type. Defaults to the storage's record, else a guess from the file name. */
+  contentType?: string;
+}
+
+/** What is known about a file's bytes before reading them. */
+export interface DownloadFileStat {
+  /** Size in bytes; `undefined` for generated content of unknown length (no ranges then). */
+  size?: number;
+  modified?: Date;
+  /** A strong entity tag known to the source (S3, memory); else one is derived. */
+  etag?: string;
+  contentType?: string;
+}
+
+const FALLBACK_TYPE = 'application/octet-stream';
+
+/**
+ * One thing to download and how to present it. A route puts one in `ctx.body`;
+ * `downloadview()` decides how the bytes travel. Subclasses supply the I/O.
+ *
+ * @example
+ * router.get('/report', (ctx) => { ctx.body = new PathFile('/srv/report.pdf'); });
+ */
+export abstract class DownloadFile {
+  readonly filename: string;
+  readonly attachment: boolean;
+  readonly #contentType: string | undefined;
+
+  protected constructor(defaultName: string, options: DownloadFileOptions = {}) {
+    checkOptions(options);
+    this.filename = options.filename ?? (posix.basename(defaultName) || 'download');
+    this.attachment = options.attachment ?? true;
+    this.#contentType = options.contentType;
+  }
+
+  /** Whether byte ranges can be served: sources with random access say yes. */
+  get rangeable(): boolean {
+    return true;
+  }
+
+  /** Metadata; rejects with a `StorageError` (not found, …) before any byte is read. */
+  abstract stat(): Promise<DownloadFileStat>;
+
+  /** The bytes, whole or one inclusive range; resolves once the source is open. */
+  abstract open(range?: ByteRange): Promise<Readable>;
+
+  /** The absolute local path, for X-Sendfile style offload; `undefined` when there is none. */
+  async localPath(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  /** A URL the bytes can be fetched from, for redirect offload; `undefined` when there is none. */
+  async url(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  /**
+   * The Content-Type to send: the explicit option, else the source's record, else a guess from
+   * the file name. `mime-types` adds a charset only to text types, never to binary ones.
+   */
+  contentType(stat: DownloadFileStat = {}): string {
+    const explicit = this.#contentType ?? stat.contentType;
+    if (explicit) return explicit;
+    return mime.contentType(this.filename) || FALLBACK_TYPE;
+  }
+
+  /**
+   * A DownloadFile must never be serialised as JSON: that happens only when `downloadview()` is
+   * missing from the app, and would leak storage internals. Failing loudly makes Koa answer 500.
+   */
+  toJSON(): never {
+    throw new TypeError(
+      'a DownloadFile reached the response without downloadview(): add app.use(downloadview())',
+    );
+  }
+}
+
+function checkOptions(options: DownloadFileOptions): void {
+  const { filename, attachment, contentType } = options;
+  if (filename !== undefined && (typeof filename !== 'string' || filename === '')) {
+    throw new TypeError('DownloadFile option "filename" must be a non-empty string');
+  }
+  if (attachment !== undefined && typeof attachment !== 'boolean') {
+    throw new TypeError('DownloadFile option "attachment" must be a boolean');
+  }
+  if (contentType !== undefined && (typeof contentType !== 'string' || contentType === '')) {
+    throw new TypeError('DownloadFile option "contentType" must be a non-empty string');
+  }
+}

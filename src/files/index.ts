@@ -1,0 +1,4 @@
+export { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
+export { StorageFile } from './storage-file.ts';
+export { PathFile, type PathFileOptions } from './path-file.ts';
+export { VirtualFile, type VirtualContent, type VirtualFileOptions } from './virtual-file.ts';

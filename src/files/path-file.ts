@@ -1,0 +1,47 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import { FileSystemStorage } from '../../storages/filesystem.ts';
+import type { DownloadFileOptions } from './download-file.ts';
+import { StorageFile } from './storage-file.ts';
+
+/** Options of `PathFile`. */
+export interface PathFileOptions extends DownloadFileOptions {
+  /**
+   * Confine the path to this directory: a path built from the request can then never reach a
+   * file outside it (`..`, absolute paths, NUL, symlinks out of the root all answer 404).
+   * Without `root` the path is trusted as given.
+   */
+  root?: string;
+}
+
+/**
+ * A file on the local filesystem, by path. It reuses the filesystem storage's confinement and
+ * descriptor handling, so both kinds refuse and read files the same way.
+ *
+ * @example
+ * ctx.body = new PathFile(ctx.params.name, { root: '/srv/exports' });
+ */
+export class PathFile extends StorageFile {
+  readonly path: string;
+
+  constructor(path: string, options: PathFileOptions = {}) {
+    if (typeof path !== 'string') throw new TypeError('PathFile path must be a string');
+    const { root, ...presentation } = options;
+    if (root === undefined) {
+      // Trusted path: the storage root is `/`, so `..` is resolved here, once, by the caller's
+      // own choice, and symlinks are followed wherever they lead.
+      const absolute = resolve(path);
+      super(new FileSystemStorage({ location: '/' }), absolute.slice(1), presentation);
+    } else {
+      super(new FileSystemStorage({ location: root }), nameUnderRoot(path, root), presentation);
+    }
+    this.path = path;
+  }
+}
+
+/**
+ * An absolute path is made relative to the root (it may then start with `..`, which the storage
+ * refuses); a relative one is passed as it is, so the storage sees and refuses any `..` in it.
+ */
+function nameUnderRoot(path: string, root: string): string {
+  return isAbsolute(path) ? relative(resolve(root), path) : path;
+}

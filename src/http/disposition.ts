@@ -1,0 +1,41 @@
+import contentDisposition from 'content-disposition';
+
+/** Control characters (C0, DEL, C1) never belong in a file name shown to a user. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Content-Disposition for a download (RFC 6266): an ASCII `filename=` fallback plus RFC 8187
+ * `filename*` for names outside ISO-8859-1, built by `content-disposition`, which quotes and
+ * escapes. Inline files keep `filename=` so the browser still knows the name. Directory parts
+ * (up to the last `/` or `\`, as browsers read them) are dropped and control characters replaced, so the value can never break the header.
+ *
+ * @example
+ * formatContentDisposition('résumé.pdf', true);
+ * // attachment; filename="resume.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf
+ */
+export function formatContentDisposition(filename: string, attachment: boolean): string {
+  return contentDisposition(cleanName(filename), { type: attachment ? 'attachment' : 'inline' });
+}
+
+function cleanName(filename: string): string {
+  const base = filename.split(/[/\\]/).pop() ?? '';
+  const clean = base.replace(CONTROL_CHARACTERS, '_').toWellFormed();
+  return clean.trim() === '' ? 'download' : clean;
+}
+
+/**
+ * Type and file name of a Content-Disposition value, `filename*` preferred; `undefined`
+ * filename when the value carries none or cannot be parsed.
+ *
+ * @example
+ * parseFilename("attachment; filename*=UTF-8''%C3%A9.txt"); // { type: 'attachment', filename: 'é.txt' }
+ */
+export function parseFilename(headerValue: string): { type: string; filename?: string } {
+  try {
+    const parsed = contentDisposition.parse(headerValue);
+    return { type: parsed.type, filename: parsed.parameters['filename'] };
+  } catch {
+    return { type: headerValue.split(';')[0]?.trim().toLowerCase() ?? '' };
+  }
+}

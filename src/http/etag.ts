@@ -1,0 +1,60 @@
+/**
+ * A strong entity tag from size and modification time, as nginx and Apache derive theirs:
+ * it changes whenever either changes, and costs no read of the content. Milliseconds are kept
+ * so that a rewrite within the same second still changes it.
+ *
+ * @example
+ * statEtag(37, new Date(0)); // '"0-25"'
+ */
+export function statEtag(size: number, modified: Date): string {
+  return `"${Math.floor(modified.getTime()).toString(16)}-${size.toString(16)}"`;
+}
+
+/** entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE (RFC 9110 §8.8.3); commas may sit inside quotes. */
+const ENTITY_TAG = /\s*(W\/)?"([^"]*)"\s*(?:,|$)/gy;
+
+/**
+ * The entity tags of an If-Match / If-None-Match / If-Range value, or `'*'`. Malformed
+ * members end the list: what was read before them is kept.
+ *
+ * @example
+ * parseEtagList('"a", W/"b"'); // ['"a"', 'W/"b"']
+ */
+export function parseEtagList(header: string): string[] | '*' {
+  if (header.trim() === '*') return '*';
+  const tags: string[] = [];
+  ENTITY_TAG.lastIndex = 0;
+  for (let match = ENTITY_TAG.exec(header); match; match = ENTITY_TAG.exec(header)) {
+    tags.push(`${match[1] ?? ''}"${match[2]}"`);
+    if (ENTITY_TAG.lastIndex >= header.length) break;
+  }
+  return tags;
+}
+
+function isWeak(tag: string): boolean {
+  return tag.startsWith('W/');
+}
+
+function opaque(tag: string): string {
+  return isWeak(tag) ? tag.slice(2) : tag;
+}
+
+/**
+ * Strong comparison (RFC 9110 §8.8.3.2): both strong and identical.
+ *
+ * @example
+ * strongMatch('"a"', 'W/"a"'); // false
+ */
+export function strongMatch(a: string, b: string): boolean {
+  return !isWeak(a) && !isWeak(b) && a === b;
+}
+
+/**
+ * Weak comparison (RFC 9110 §8.8.3.2): identical once any `W/` is ignored.
+ *
+ * @example
+ * weakMatch('"a"', 'W/"a"'); // true
+ */
+export function weakMatch(a: string, b: string): boolean {
+  return opaque(a) === opaque(b);
+}

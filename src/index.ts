@@ -1,0 +1,16 @@
+export { downloadview, type BackendName, type DownloadViewOptions } from './middleware.ts';
+export * from './files/index.ts';
+export * from './views.ts';
+export * from './errors.ts';
+export type { ByteRange, Storage, StorageContent, StorageStat } from './storage.ts';
+export type { Backend } from './backends/backend.ts';
+export { streaming, type StreamingOptions } from './backends/stream.ts';
+export type { EtagMode } from './backends/validators.ts';
+export type { OffloadTarget } from './backends/backend.ts';
+export { nginx, type NginxOptions } from './backends/nginx.ts';
+export { apache } from './backends/apache.ts';
+export { lighttpd } from './backends/lighttpd.ts';
+export { caddy } from './backends/caddy.ts';
+export { auto, type AutoOptions } from './backends/auto.ts';
+export type { DownloadRule } from './rules.ts';
+export * from './route-backends.ts';

@@ -1,0 +1,112 @@
+import type { Context, Next } from 'koa';
+import { debuglog } from 'node:util';
+import { apache } from './backends/apache.ts';
+import type { Backend } from './backends/backend.ts';
+import { caddy } from './backends/caddy.ts';
+import { lighttpd } from './backends/lighttpd.ts';
+import { nginx } from './backends/nginx.ts';
+import { streaming, type StreamingOptions } from './backends/stream.ts';
+import { toHttpError } from './errors.ts';
+import { DownloadFile } from './files/download-file.ts';
+import { compileRules, type CompiledRule, type DownloadRule } from './rules.ts';
+
+const debug = debuglog('koa-downloadview:middleware');
+
+/** Names of the built-in backends, usable wherever a backend is expected. */
+export type BackendName = 'stream' | 'nginx' | 'apache' | 'lighttpd' | 'caddy';
+
+/** Options of `downloadview()`. */
+export interface DownloadViewOptions extends StreamingOptions {
+  /** How matched files are delivered: a backend name or a configured backend. Default `'stream'`. */
+  backend?: BackendName | Backend;
+  /** Offload rules, first match wins; files no rule matches are streamed. */
+  rules?: readonly DownloadRule<BackendName | Backend>[];
+}
+
+const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
+  nginx: () => nginx(),
+  apache,
+  lighttpd,
+  caddy,
+};
+
+/**
+ * The Koa middleware: after the route ran, a `DownloadFile` found in `ctx.body` is offloaded
+ * by the first rule that matches it, or streamed with full HTTP semantics.
+ *
+ * @example
+ * app.use(downloadview({ backend: 'nginx', rules: [{ sourceDir: '/srv/media', destinationUrl: '/protected/' }] }));
+ * router.get('/files/*path', storageDownload({ storage }));
+ */
+export function downloadview(options: DownloadViewOptions = {}) {
+  const fallback = streaming(options);
+  const backend = resolveBackend(options.backend, fallback);
+  const rules = resolveRules(options.rules, backend, fallback);
+  return async function downloadview(ctx: Context, next: Next): Promise<void> {
+    await next();
+    const file: unknown = ctx.body;
+    if (!(file instanceof DownloadFile)) return;
+    try {
+      const by = (await offload(ctx, file, rules, backend, fallback)) ?? fallback;
+      if (by === fallback) await fallback.deliver(ctx, file);
+      debug('%s %s via %s', ctx.method, file.filename, by.name);
+    } catch (err) {
+      throw toHttpError(err);
+    }
+  };
+}
+
+/** The backend that delivered `file`, or `undefined` when it is left to streaming. */
+async function offload(
+  ctx: Context,
+  file: DownloadFile,
+  rules: readonly CompiledRule[],
+  backend: Backend,
+  fallback: Backend,
+): Promise<Backend | undefined> {
+  if (rules.length === 0) {
+    if (backend === fallback) return undefined;
+    return (await backend.deliver(ctx, file)) ? backend : undefined;
+  }
+  for (const rule of rules) {
+    const target = await rule.match(file);
+    if (target) return (await rule.backend.deliver(ctx, file, target)) ? rule.backend : undefined;
+  }
+  return undefined;
+}
+
+function resolveRules(
+  rules: readonly DownloadRule<BackendName | Backend>[] | undefined,
+  backend: Backend,
+  fallback: Backend,
+): CompiledRule[] {
+  if (rules === undefined) rules = [];
+  if (!Array.isArray(rules)) throw new TypeError('downloadview option "rules" must be an array');
+  if (rules.length === 0 && backend.destination !== undefined) {
+    throw new TypeError(
+      `downloadview: backend "${backend.name}" offloads only files matched by "rules"; add rules`,
+    );
+  }
+  const resolved = rules.map((rule: DownloadRule<BackendName | Backend>) => ({
+    ...rule,
+    backend: rule?.backend === undefined ? undefined : resolveBackend(rule.backend, fallback),
+  }));
+  return compileRules(resolved, backend);
+}
+
+/** A backend from its name or object; names are checked against the built-in list. */
+function resolveBackend(backend: BackendName | Backend | undefined, fallback: Backend): Backend {
+  if (backend === undefined || backend === 'stream') return fallback;
+  if (typeof backend === 'string') {
+    const make = Object.hasOwn(NAMED_BACKENDS, backend) ? NAMED_BACKENDS[backend] : undefined;
+    if (!make) {
+      const known = ['stream', ...Object.keys(NAMED_BACKENDS)].join(', ');
+      throw new TypeError(`downloadview: unknown backend "${backend}"; known backends: ${known}`);
+    }
+    return make();
+  }
+  if (typeof backend?.deliver !== 'function') {
+    throw new TypeError('downloadview option "backend" must be a backend name or a Backend object');
+  }
+  return backend;
+}

@@ -1,0 +1,71 @@
+import type { Readable } from 'node:stream';
+
+/** An inclusive byte range, as in `Content-Range: bytes start-end/size` (RFC 9110 §14.4). */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What a storage knows about one stored file. */
+export interface StorageStat {
+  /** Size in bytes. */
+  readonly size: number;
+  /** Last modification time. */
+  readonly modified: Date;
+  /** A strong entity tag, quoted (`"abc"`), when the storage knows one (S3, memory). */
+  readonly etag?: string;
+  /** The media type recorded with the file, when the storage keeps one. */
+  readonly contentType?: string;
+}
+
+/** Content that `Storage.save()` accepts. */
+export type StorageContent =
+  | string
+  | Uint8Array
+  | Readable
+  | Iterable<Uint8Array | string>
+  | AsyncIterable<Uint8Array | string>;
+
+/**
+ * Where bytes live. A storage knows names, metadata and how to read a byte range; it knows
+ * nothing of HTTP. Every method receives a name relative to the storage root, with `/` as
+ * separator; names are normalised by `normalizeName()` before they reach a driver, and each
+ * driver confines them again.
+ *
+ * Every method rejects with a `StorageError` subclass, never a bare error:
+ * `StorageNotFoundError` for a missing name, `StorageInvalidNameError` for a name that is
+ * hostile or leads outside the root, `StorageUnsupportedError` for an optional capability the
+ * driver lacks, and `StorageUnavailableError` when the backing service cannot be reached.
+ *
+ * @example
+ * const storage = new FileSystemStorage({ location: '/srv/media', baseUrl: '/media/' });
+ * const { size } = await storage.stat('reports/2026.pdf');
+ */
+export interface Storage {
+  /** A short label naming the driver in errors and logs, e.g. `filesystem`. */
+  readonly driver: string;
+  /** Metadata of `name`. Rejects with `StorageNotFoundError` when it does not exist. */
+  stat(name: string): Promise<StorageStat>;
+  /**
+   * A readable stream of the whole file or of one inclusive byte range. Resolves only once the
+   * file is known to exist and is open, so a missing name rejects before any stream is handed
+   * out. Destroying the stream releases every resource it holds.
+   */
+  open(name: string, range?: ByteRange): Promise<Readable>;
+  /** Whether `name` exists. Rejects only for invalid names or an unavailable service. */
+  exists(name: string): Promise<boolean>;
+  /** Stores `content` under `name`, replacing any previous file. */
+  save(name: string, content: StorageContent): Promise<void>;
+  /** Removes `name`. Rejects with `StorageNotFoundError` when it does not exist. */
+  delete(name: string): Promise<void>;
+  /**
+   * The absolute local filesystem path of `name` (symlinks resolved), for X-Sendfile style
+   * offload. Rejects with `StorageUnsupportedError` when files have no local path.
+   */
+  path(name: string): Promise<string>;
+  /**
+   * A URL for `name`: the configured base URL with each name segment percent-encoded.
+   * Rejects with `StorageUnsupportedError` when no base URL is configured.
+   */
+  url(name: string): Promise<string>;
+}

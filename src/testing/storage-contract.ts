@@ -1,0 +1,227 @@
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { isAbsolute } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { STORAGE_ERROR_CODES, StorageError, StorageNotFoundError } from '../errors.ts';
+import type { Storage } from '../storage.ts';
+
+/** What a contract factory may return: a storage, or one with its clean-up. */
+export type ContractStorage = Storage | { storage: Storage; cleanup?: () => Promise<void> | void };
+
+/** Builds a fresh storage holding exactly `fixtures` (name → bytes). */
+export type ContractFactory = (
+  fixtures: Record<string, Uint8Array>,
+) => ContractStorage | Promise<ContractStorage>;
+
+const UNICODE_NAME = 'répertoire/naïve 文件.txt';
+const AWKWARD_NAME = 'odd names/100% #1 & co.txt';
+
+/** The files every storage under test holds. */
+export const CONTRACT_FIXTURES: Readonly<Record<string, Uint8Array>> = Object.freeze({
+  'hello.txt': Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz\n'),
+  'data/random.bin': randomBytes(100 * 1024),
+  'empty.txt': Buffer.alloc(0),
+  [UNICODE_NAME]: Buffer.from('unicode ✓\n'),
+  [AWKWARD_NAME]: Buffer.from('awkward\n'),
+});
+
+const HOSTILE_NAMES = ['../x', '/etc/passwd', 'a\\..\\b', 'a\0b', 'a/../../b', ''];
+
+/**
+ * The mocha suite every storage driver passes: the built-in ones and yours. `factory` receives
+ * the fixture files the storage must hold; optional capabilities (`path`, `url`, `save`,
+ * `delete`) are tested when the storage offers them and must otherwise fail with
+ * `ERR_STORAGE_UNSUPPORTED`. Errors are checked by class and `code`, never by message.
+ *
+ * @example
+ * describeStorageContract('MyStorage', (fixtures) => new MyStorage({ files: fixtures }));
+ */
+export function describeStorageContract(label: string, factory: ContractFactory): void {
+  if (typeof label !== 'string' || label === '') {
+    throw new TypeError('describeStorageContract: label must be a non-empty string');
+  }
+  if (typeof factory !== 'function') {
+    throw new TypeError('describeStorageContract: factory must be a function');
+  }
+  describe(`storage contract: ${label}`, function () {
+    const context = { storage: undefined as unknown as Storage, cleanup: async () => {} };
+    beforeEach(async function () {
+      const made = await factory({ ...CONTRACT_FIXTURES });
+      const storage = 'storage' in made ? made.storage : made;
+      expect(storage, 'factory result').to.have.property('open').that.is.a('function');
+      context.storage = storage;
+      context.cleanup = async () => {
+        if ('storage' in made) await made.cleanup?.();
+      };
+    });
+    afterEach(() => context.cleanup());
+    describeReads(context);
+    describeErrors(context);
+    describeOptional(context);
+    describeWrites(context);
+  });
+}
+
+interface Context {
+  storage: Storage;
+}
+
+async function bytesOf(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<StorageError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err, 'rejection').to.be.instanceOf(StorageError);
+    return err as StorageError;
+  }
+  throw new Error('expected a rejection, but the call succeeded');
+}
+
+function fixture(name: string): Buffer {
+  return Buffer.from(CONTRACT_FIXTURES[name] ?? []);
+}
+
+function describeReads(ctx: Context): void {
+  for (const name of Object.keys(CONTRACT_FIXTURES)) {
+    it(`stat and open read ${JSON.stringify(name)} whole`, async () => {
+      const stat = await ctx.storage.stat(name);
+      expect(stat.size).to.equal(fixture(name).length);
+      expect(stat.modified).to.be.instanceOf(Date);
+      if (stat.etag !== undefined) expect(stat.etag).to.match(/^"[^"]*"$/);
+      expect((await bytesOf(await ctx.storage.open(name))).equals(fixture(name))).to.equal(true);
+    });
+  }
+
+  const ranges: [string, (size: number) => { start: number; end: number }][] = [
+    ['the first byte', () => ({ start: 0, end: 0 })],
+    ['the last byte', (size) => ({ start: size - 1, end: size - 1 })],
+    ['a middle range', (size) => ({ start: 10, end: size - 10 })],
+    ['the whole file as a range', (size) => ({ start: 0, end: size - 1 })],
+  ];
+  for (const [what, make] of ranges) {
+    it(`open reads ${what}`, async () => {
+      const bytes = fixture('data/random.bin');
+      const range = make(bytes.length);
+      const read = await bytesOf(await ctx.storage.open('data/random.bin', range));
+      expect(read.equals(bytes.subarray(range.start, range.end + 1))).to.equal(true);
+    });
+  }
+
+  it('destroying a stream early releases it (it closes)', async () => {
+    const stream = await ctx.storage.open('data/random.bin');
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.destroy();
+    await closed;
+  });
+
+  it('exists tells present from absent names', async () => {
+    expect(await ctx.storage.exists('hello.txt')).to.equal(true);
+    expect(await ctx.storage.exists('absent.txt')).to.equal(false);
+  });
+}
+
+function describeErrors(ctx: Context): void {
+  const calls: [string, (s: Storage) => Promise<unknown>][] = [
+    ['stat', (s) => s.stat('absent.txt')],
+    ['open', (s) => s.open('absent.txt')],
+    ['open with a range', (s) => s.open('absent.txt', { start: 0, end: 0 })],
+  ];
+  for (const [what, call] of calls) {
+    it(`${what} of a missing name rejects with ERR_STORAGE_NOT_FOUND before any stream exists`, async () => {
+      const err = await rejection(call(ctx.storage));
+      expect(err).to.be.instanceOf(StorageNotFoundError);
+      expect(err.code).to.equal(STORAGE_ERROR_CODES.notFound);
+    });
+  }
+
+  describe('security: hostile names', () => {
+    for (const name of HOSTILE_NAMES) {
+      it(`stat and open refuse ${JSON.stringify(name)} with ERR_STORAGE_INVALID_NAME`, async () => {
+        expect((await rejection(ctx.storage.stat(name))).code).to.equal(
+          STORAGE_ERROR_CODES.invalidName,
+        );
+        expect((await rejection(ctx.storage.open(name))).code).to.equal(
+          STORAGE_ERROR_CODES.invalidName,
+        );
+      });
+    }
+  });
+}
+
+function describeOptional(ctx: Context): void {
+  it('path() gives an absolute path holding the bytes, or says it is unsupported', async () => {
+    let path: string;
+    try {
+      path = await ctx.storage.path(UNICODE_NAME);
+    } catch (err) {
+      expect((err as StorageError).code).to.equal(STORAGE_ERROR_CODES.unsupported);
+      return;
+    }
+    expect(isAbsolute(path)).to.equal(true);
+    expect((await readFile(path)).equals(fixture(UNICODE_NAME))).to.equal(true);
+  });
+
+  it('url() percent-encodes each name segment, or says it is unsupported', async () => {
+    let url: string;
+    try {
+      url = await ctx.storage.url(AWKWARD_NAME);
+    } catch (err) {
+      expect((err as StorageError).code).to.equal(STORAGE_ERROR_CODES.unsupported);
+      return;
+    }
+    expect(url).to.contain('odd%20names/100%25%20%231%20%26%20co.txt');
+  });
+}
+
+function describeWrites(ctx: Context): void {
+  describe('save and delete (when supported)', () => {
+    beforeEach(async function () {
+      try {
+        await ctx.storage.save('probe.txt', 'probe');
+      } catch (err) {
+        if ((err as StorageError).code !== STORAGE_ERROR_CODES.unsupported) throw err;
+        this.skip(); // read-only driver: save must say "unsupported", which it did
+      }
+    });
+
+    const contents: [string, () => Parameters<Storage['save']>[1]][] = [
+      ['a string', () => 'Grüße ✓'],
+      ['a Buffer', () => Buffer.from('Grüße ✓')],
+      ['a Readable', () => Readable.from([Buffer.from('Grüße '), Buffer.from('✓')])],
+      [
+        'an async iterable',
+        () =>
+          (async function* () {
+            yield 'Grüße ';
+            yield Buffer.from('✓');
+          })(),
+      ],
+    ];
+    for (const [what, content] of contents) {
+      it(`save stores ${what}, replacing any previous file`, async () => {
+        await ctx.storage.save('saved/file.txt', 'old content, longer than the new one');
+        await ctx.storage.save('saved/file.txt', content());
+        expect((await bytesOf(await ctx.storage.open('saved/file.txt'))).toString()).to.equal(
+          'Grüße ✓',
+        );
+        expect((await ctx.storage.stat('saved/file.txt')).size).to.equal(
+          Buffer.byteLength('Grüße ✓'),
+        );
+      });
+    }
+
+    it('delete removes a file, and a second delete is ERR_STORAGE_NOT_FOUND', async () => {
+      await ctx.storage.delete('probe.txt');
+      expect(await ctx.storage.exists('probe.txt')).to.equal(false);
+      expect((await rejection(ctx.storage.delete('probe.txt'))).code).to.equal(
+        STORAGE_ERROR_CODES.notFound,
+      );
+    });
+  });
+}

@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { downloadview, VirtualFile, type DownloadFileOptions } from '../../src/index.ts';
+import { request } from '../support/http.ts';
+import { createApp, serve } from '../support/koa.ts';
+import { contentDisposition } from '../support/disposition.ts';
+
+async function headersFor(name: string, options: DownloadFileOptions = {}) {
+  const server = await serve(downloadview(), (ctx) => {
+    ctx.body = new VirtualFile('content', { name, ...options });
+  });
+  try {
+    return (await request(server.url)).headers;
+  } finally {
+    await server.close();
+  }
+}
+
+describe('DownloadFile presentation', () => {
+  const types: [string, string][] = [
+    ['notes.txt', 'text/plain; charset=utf-8'],
+    ['page.html', 'text/html; charset=utf-8'],
+    ['photo.png', 'image/png'],
+    ['archive.zip', 'application/zip'],
+    ['data.bin', 'application/octet-stream'],
+    ['no-extension', 'application/octet-stream'],
+  ];
+  for (const [name, type] of types) {
+    it(`guesses ${type} for ${name} (a charset only for text)`, async () => {
+      expect((await headersFor(name))['content-type']).to.equal(type);
+    });
+  }
+
+  it('uses an explicit contentType as given', async () => {
+    const headers = await headersFor('x.txt', { contentType: 'application/vnd.kdv' });
+    expect(headers['content-type']).to.equal('application/vnd.kdv');
+  });
+
+  it('sends inline with the file name when attachment is false', async () => {
+    const headers = await headersFor('photo.png', { attachment: false });
+    expect(contentDisposition(headers)).to.deep.equal({ type: 'inline', filename: 'photo.png' });
+  });
+
+  const names = [
+    'résumé.pdf',
+    'Отчёт за 2026.csv',
+    '報告書.txt',
+    "quote\"s and 'apostrophes'.txt",
+    'semi;colon, comma.txt',
+    '100% done.txt',
+    'emoji 🎉.txt',
+  ];
+  for (const name of names) {
+    it(`carries the name ${JSON.stringify(name)} intact through Content-Disposition`, async () => {
+      const headers = await headersFor('x.txt', { filename: name });
+      expect(contentDisposition(headers)).to.deep.equal({ type: 'attachment', filename: name });
+    });
+  }
+
+  it('keeps only the base name of a path, with either separator', async () => {
+    for (const name of ['dir/sub/a.txt', 'C:\\Users\\me\\a.txt']) {
+      expect(contentDisposition(await headersFor('x.txt', { filename: name })).filename).to.equal(
+        'a.txt',
+      );
+    }
+  });
+
+  it('never lets control characters break the header', async () => {
+    const headers = await headersFor('x.txt', { filename: 'evil\r\nSet-Cookie: a=b.txt' });
+    expect(headers['set-cookie']).to.equal(undefined);
+    expect(headers['content-disposition']).to.not.match(/[\r\n]/);
+  });
+
+  it('answers 500, not a JSON dump, when downloadview() is missing', async () => {
+    const app = createApp();
+    const errors: Error[] = [];
+    app.on('error', (err: Error) => errors.push(err));
+    app.use((ctx) => {
+      ctx.body = new VirtualFile('secret', { name: 'x.txt' });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const res = await request(`http://127.0.0.1:${port}/`);
+      expect(res.status).to.equal(500);
+      expect(res.body.toString()).to.not.contain('secret');
+      expect(errors[0]?.message).to.contain('downloadview()');
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -1,0 +1,20 @@
+import { findProxyBinary, type ProxyKind } from './proxies.ts';
+
+/**
+ * Call in a `before` hook (with `function`, not an arrow, so `this` is mocha's context).
+ * Returns the binary's path. When the proxy is missing the suite is skipped with a loud
+ * warning, except on CI (`CI=true`), where a missing proxy must fail instead of letting
+ * the integration tests pass by silently doing nothing.
+ * @example
+ * before(function () {
+ *   requireBinary(this, 'nginx');
+ * });
+ */
+export function requireBinary(ctx: Mocha.Context, kind: ProxyKind): string {
+  const binary = findProxyBinary(kind);
+  if (binary !== undefined) return binary;
+  const reason = `${kind} is not installed${kind === 'apache' ? ' (apache2 + mod_xsendfile)' : ''}`;
+  if (process.env.CI === 'true') throw new Error(`${reason}, and CI=true requires it`);
+  console.warn(`\n  !!! SKIPPING ${kind} integration tests: ${reason}.\n`);
+  return ctx.skip();
+}

@@ -1,0 +1,100 @@
+import { expect } from 'chai';
+import { downloadview, VirtualFile, type Backend } from '../src/index.ts';
+import { request } from './support/http.ts';
+import { serve } from './support/koa.ts';
+
+describe('downloadview()', () => {
+  it('is a named middleware function (Koa logs fn.name)', () => {
+    expect(downloadview().name).to.equal('downloadview');
+  });
+
+  it('leaves bodies that are not DownloadFiles alone', async () => {
+    const server = await serve(downloadview(), (ctx) => {
+      ctx.body = { ok: true };
+    });
+    try {
+      const res = await request(server.url);
+      expect(JSON.parse(res.body.toString())).to.deep.equal({ ok: true });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('streams when the configured backend declines the file', async () => {
+    const seen: string[] = [];
+    const declining: Backend = {
+      name: 'declining',
+      async deliver(_ctx, file) {
+        seen.push(file.filename);
+        return false;
+      },
+    };
+    const server = await serve(downloadview({ backend: declining }), (ctx) => {
+      ctx.body = new VirtualFile('streamed', { name: 'a.txt' });
+    });
+    try {
+      expect((await request(server.url)).body.toString()).to.equal('streamed');
+      expect(seen).to.deep.equal(['a.txt']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("accepts the backend name 'stream', so environments differ only in the name", async () => {
+    const server = await serve(downloadview({ backend: 'stream' }), (ctx) => {
+      ctx.body = new VirtualFile('streamed', { name: 'a.txt' });
+    });
+    try {
+      expect((await request(server.url)).body.toString()).to.equal('streamed');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('passes maxRanges to the streaming fallback', async () => {
+    const server = await serve(downloadview({ maxRanges: 1 }), (ctx) => {
+      ctx.body = new VirtualFile('0123456789', { name: 'a.txt' });
+    });
+    try {
+      const res = await request(server.url, { headers: { Range: 'bytes=0-0,5-5' } });
+      expect(res.status).to.equal(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  const mistakes: [string, () => unknown, RegExp][] = [
+    [
+      'an unknown backend name',
+      () => downloadview({ backend: 'nginks' as never }),
+      /unknown backend "nginks"/,
+    ],
+    ['a backend without deliver()', () => downloadview({ backend: {} as never }), /backend/],
+    ['rules that are not an array', () => downloadview({ rules: {} as never }), /rules/],
+    ['a maxRanges of 0', () => downloadview({ maxRanges: 0 }), /maxRanges/],
+    ['an unknown etag mode', () => downloadview({ etag: 'md5' as never }), /etag/],
+  ];
+  for (const [what, make, message] of mistakes) {
+    it(`throws at start-up for ${what}`, () => {
+      expect(make).to.throw(TypeError, message);
+    });
+  }
+
+  describe("etag: 'content'", () => {
+    it('sends a hash of the bytes as a strong ETag, the same for the same bytes', async () => {
+      const server = await serve(downloadview({ etag: 'content' }), (ctx) => {
+        ctx.body = new VirtualFile(ctx.path === '/a' ? 'same' : 'different', { name: 'a.txt' });
+      });
+      try {
+        const [a1, a2, b] = await Promise.all(
+          ['/a', '/a', '/b'].map((p) => request(server.url + p)),
+        );
+        expect(a1!.headers['etag']).to.match(/^"[A-Za-z0-9_-]{43}"$/);
+        expect(a1!.headers['etag']).to.equal(a2!.headers['etag']);
+        expect(a1!.headers['etag']).to.not.equal(b!.headers['etag']);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeStorageContract } from '../../src/testing/storage-contract.ts';
+import { FileSystemStorage } from '../../storages/filesystem.ts';
+import { tempTree } from '../support/fixtures.ts';
+
+describeStorageContract('FileSystemStorage', async (fixtures) => {
+  const tree = await tempTree(fixtures);
+  return {
+    storage: new FileSystemStorage({ location: tree.dir, baseUrl: '/media/' }),
+    cleanup: tree.cleanup,
+  };
+});
+
+describeStorageContract('FileSystemStorage without baseUrl', async (fixtures) => {
+  const tree = await tempTree(fixtures);
+  return { storage: new FileSystemStorage({ location: tree.dir }), cleanup: tree.cleanup };
+});
+
+describe('FileSystemStorage', () => {
+  const invalid: [string, unknown][] = [
+    ['no location', {}],
+    ['an empty location', { location: '' }],
+    ['an empty baseUrl', { location: '/tmp', baseUrl: '' }],
+  ];
+  for (const [what, options] of invalid) {
+    it(`throws a TypeError naming the option for ${what}`, () => {
+      expect(() => new FileSystemStorage(options as never)).to.throw(
+        TypeError,
+        /FileSystemStorage option/,
+      );
+    });
+  }
+
+  it('builds URLs under baseUrl with or without a trailing slash', async () => {
+    expect(
+      await new FileSystemStorage({ location: '/tmp', baseUrl: 'https://cdn.test/m' }).url(
+        'a b.txt',
+      ),
+    ).to.equal('https://cdn.test/m/a%20b.txt');
+  });
+
+  it('works when the root itself is a symlink', async () => {
+    const tree = await tempTree({ 'a.txt': 'through a link' });
+    const link = join(await mkdtemp(join(tmpdir(), 'kdv-link-')), 'root');
+    await symlink(tree.dir, link);
+    try {
+      const storage = new FileSystemStorage({ location: link });
+      expect((await storage.stat('a.txt')).size).to.equal(14);
+    } finally {
+      await rm(join(link, '..'), { recursive: true, force: true });
+      await tree.cleanup();
+    }
+  });
+
+  it('treats a directory as not found', async () => {
+    const tree = await tempTree({ 'dir/a.txt': 'x' });
+    try {
+      const storage = new FileSystemStorage({ location: tree.dir });
+      let code: unknown;
+      await storage.open('dir').catch((err: { code: unknown }) => (code = err.code));
+      expect(code).to.equal('ERR_STORAGE_NOT_FOUND');
+    } finally {
+      await tree.cleanup();
+    }
+  });
+});
