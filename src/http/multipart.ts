@@ -68,6 +68,12 @@ export function multipartBody(
     yield plan.tail;
   }
   const body = Readable.from(generate(), { objectMode: false });
-  body.once('close', () => current?.destroy());
+  // The generator is parked awaiting the part's next chunk and cannot run its `finally`
+  // until that part ends, so the part is destroyed first, which unparks it.
+  const destroyBody = body._destroy.bind(body);
+  body._destroy = (error, callback) => {
+    current?.destroy();
+    destroyBody(error, callback);
+  };
   return body;
 }
