@@ -1,9 +1,13 @@
 import { expect } from 'chai';
+import Koa from 'koa';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { STORAGE_ERROR_CODES, StorageError, StorageNotFoundError } from '../errors.ts';
+import { StorageFile } from '../files/storage-file.ts';
+import { downloadview } from '../middleware.ts';
 import type { Storage } from '../storage.ts';
 
 /** What a contract factory may return: a storage, or one with its clean-up. */
@@ -60,6 +64,7 @@ export function describeStorageContract(label: string, factory: ContractFactory)
     describeErrors(context);
     describeOptional(context);
     describeWrites(context);
+    describeRoundTrip(context);
   });
 }
 
@@ -223,5 +228,30 @@ function describeWrites(ctx: Context): void {
         STORAGE_ERROR_CODES.notFound,
       );
     });
+  });
+}
+
+function describeRoundTrip(ctx: Context): void {
+  it('serves a range through downloadview() over HTTP (206)', async () => {
+    const app = new Koa();
+    app.use(downloadview());
+    app.use((koa) => {
+      koa.body = new StorageFile(ctx.storage, UNICODE_NAME);
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { Range: 'bytes=1-3' } });
+      expect(res.status).to.equal(206);
+      expect(res.headers.get('content-range')).to.equal(
+        `bytes 1-3/${fixture(UNICODE_NAME).length}`,
+      );
+      expect(
+        Buffer.from(await res.arrayBuffer()).equals(fixture(UNICODE_NAME).subarray(1, 4)),
+      ).to.equal(true);
+    } finally {
+      server.close();
+    }
   });
 }
