@@ -12,5 +12,6 @@ export { apache } from './backends/apache.ts';
 export { lighttpd } from './backends/lighttpd.ts';
 export { caddy } from './backends/caddy.ts';
 export { auto, type AutoOptions } from './backends/auto.ts';
+export { redirect, type RedirectOptions } from './backends/redirect.ts';
 export type { DownloadRule } from './rules.ts';
 export * from './route-backends.ts';

@@ -5,6 +5,7 @@ import type { Backend } from './backends/backend.ts';
 import { caddy } from './backends/caddy.ts';
 import { lighttpd } from './backends/lighttpd.ts';
 import { nginx } from './backends/nginx.ts';
+import { redirect } from './backends/redirect.ts';
 import { streaming, type StreamingOptions } from './backends/stream.ts';
 import { toHttpError } from './errors.ts';
 import { DownloadFile } from './files/download-file.ts';
@@ -13,7 +14,7 @@ import { compileRules, type CompiledRule, type DownloadRule } from './rules.ts';
 const debug = debuglog('koa-downloadview:middleware');
 
 /** Names of the built-in backends, usable wherever a backend is expected. */
-export type BackendName = 'stream' | 'nginx' | 'apache' | 'lighttpd' | 'caddy';
+export type BackendName = 'stream' | 'nginx' | 'apache' | 'lighttpd' | 'caddy' | 'redirect';
 
 /** Options of `downloadview()`. */
 export interface DownloadViewOptions extends StreamingOptions {
@@ -28,6 +29,7 @@ const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
   apache,
   lighttpd,
   caddy,
+  redirect: () => redirect(),
 };
 
 /**

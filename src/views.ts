@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import createError from 'http-errors';
 import { DownloadFile, type DownloadFileOptions } from './files/download-file.ts';
+import { HttpFile, type HttpFileOptions } from './files/http-file.ts';
 import { PathFile } from './files/path-file.ts';
 import { StorageFile } from './files/storage-file.ts';
 import { VirtualFile, type VirtualContent } from './files/virtual-file.ts';
@@ -81,6 +82,25 @@ export function virtualDownload(options: VirtualDownloadOptions): DownloadRoute 
   return async function virtualDownload(ctx) {
     const resolved = { ...rest, name: await resolve(name, ctx) };
     ctx.body = new VirtualFile(await resolve(content, ctx), resolved);
+  };
+}
+
+/** Options of `httpDownload()`. */
+export interface HttpDownloadOptions extends HttpFileOptions {
+  /** The origin URL of the file. */
+  url: PerRequest<string | URL>;
+}
+
+/**
+ * A route that streams a file from another HTTP server through Koa.
+ *
+ * @example
+ * router.get('/mirror/:id', httpDownload({ url: (ctx) => `https://origin.internal/files/${ctx.params.id}` }));
+ */
+export function httpDownload(options: HttpDownloadOptions): DownloadRoute {
+  const { url, ...rest } = options;
+  return async function httpDownload(ctx) {
+    ctx.body = new HttpFile(await resolve(url, ctx), rest);
   };
 }
 

@@ -17,7 +17,8 @@ export interface NginxOptions {
 /**
  * nginx `X-Accel-Redirect`: the app answers with an internal URI and nginx serves the file
  * from the location behind it, with its own ranges and conditional requests. nginx
- * percent-decodes the URI, so each path segment is sent percent-encoded.
+ * percent-decodes the URI, so each path segment is sent percent-encoded. A file matched by
+ * an absolute `http(s)` URL (remote storage, S3) is proxied by nginx from that URL instead.
  *
  * @example
  * downloadview({ backend: nginx({ expires: 3600 }), rules: [{ sourceDir: '/srv/media', destinationUrl: '/protected/' }] });
@@ -29,12 +30,24 @@ export function nginx(options: NginxOptions = {}): Backend {
     destination: 'url',
     async deliver(ctx, file, target) {
       if (!target) return false;
+      if (isRemote(target.url)) {
+        // A URL put into X-Accel-Redirect reaches nginx percent-decoded, which breaks signed
+        // URLs; it travels in its own header, which the documented `/remote/` location passes
+        // to proxy_pass unchanged.
+        const remote = { 'X-Accel-Redirect': target.destination, 'X-Offload-Url': target.url };
+        answerOffloaded(ctx, file, { ...headers, ...remote });
+        return true;
+      }
       const location = target.destination + percentEncodePath(target.rest);
       if (!isHeaderSafe(location)) return false;
       answerOffloaded(ctx, file, { ...headers, 'X-Accel-Redirect': location });
       return true;
     },
   };
+}
+
+function isRemote(url: string | undefined): url is string {
+  return url !== undefined && /^https?:\/\//i.test(url) && isHeaderSafe(url);
 }
 
 function accelHeaders(options: NginxOptions): Record<string, string> {

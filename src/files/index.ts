@@ -2,3 +2,4 @@ export { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from '.
 export { StorageFile } from './storage-file.ts';
 export { PathFile, type PathFileOptions } from './path-file.ts';
 export { VirtualFile, type VirtualContent, type VirtualFileOptions } from './virtual-file.ts';
+export { HttpFile, type HttpFileOptions } from './http-file.ts';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { generatorStream } from '../generator-stream.ts';
 import type { ByteRange } from '../storage.ts';
 import { contentRange } from './range.ts';
 
@@ -67,13 +68,5 @@ export function multipartBody(
     }
     yield plan.tail;
   }
-  const body = Readable.from(generate(), { objectMode: false });
-  // The generator is parked awaiting the part's next chunk and cannot run its `finally`
-  // until that part ends, so the part is destroyed first, which unparks it.
-  const destroyBody = body._destroy.bind(body);
-  body._destroy = (error, callback) => {
-    current?.destroy();
-    destroyBody(error, callback);
-  };
-  return body;
+  return generatorStream(generate(), () => current?.destroy());
 }

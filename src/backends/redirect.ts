@@ -1,0 +1,36 @@
+import type { Backend } from './backend.ts';
+
+/** Options of the redirect backend. */
+export interface RedirectOptions {
+  /** 302 (default) or 307 (keeps the method, for POST downloads). */
+  status?: 302 | 303 | 307;
+}
+
+const STATUSES = new Set([302, 303, 307]);
+
+/**
+ * Answers with a redirect to the file's URL, so object storage or its CDN sends the bytes
+ * after Koa checked permissions. Storages that sign URLs (S3) sign them with the download's
+ * name and type; files without a URL are declined and streamed.
+ *
+ * @example
+ * app.use(downloadview({ backend: redirect({ status: 307 }) }));
+ */
+export function redirect(options: RedirectOptions = {}): Backend {
+  const status = options.status ?? 302;
+  if (!STATUSES.has(status)) {
+    throw new TypeError(`redirect option "status" must be 302, 303 or 307, got ${String(status)}`);
+  }
+  return {
+    name: 'redirect',
+    async deliver(ctx, file) {
+      const url = await file.url();
+      if (url === undefined) return false;
+      ctx.status = status;
+      ctx.set('Location', url);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = '';
+      return true;
+    },
+  };
+}
