@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { ByteRange } from './storage.ts';
 
 /**
  * A byte stream over an async generator whose destruction runs `release` first. An async
@@ -16,4 +17,30 @@ export function generatorStream(generator: AsyncGenerator<Buffer>, release: () =
     destroy(error, callback);
   };
   return stream;
+}
+
+/**
+ * Passes on only the bytes of `range` from `source`, whose first byte is at offset
+ * `firstByte`, then ends and destroys `source` (closing its connection). For origins that
+ * ignore or widen a requested Range: the prefix is read and dropped, never buffered.
+ *
+ * @example
+ * sliceStream(wholeFileStream, { start: 100, end: 199 });
+ */
+export function sliceStream(source: Readable, range: ByteRange, firstByte = 0): Readable {
+  async function* slice(): AsyncGenerator<Buffer> {
+    let offset = firstByte;
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        const from = Math.max(range.start - offset, 0);
+        const to = Math.min(range.end + 1 - offset, chunk.length);
+        offset += chunk.length;
+        if (to > from) yield chunk.subarray(from, to);
+        if (offset > range.end) return;
+      }
+    } finally {
+      source.destroy();
+    }
+  }
+  return generatorStream(slice(), () => source.destroy());
 }

@@ -1,6 +1,6 @@
 import createError from 'http-errors';
 import { Readable } from 'node:stream';
-import { generatorStream } from '../generator-stream.ts';
+import { sliceStream } from '../generator-stream.ts';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { StorageNotFoundError } from '../errors.ts';
 import type { ByteRange } from '../storage.ts';
@@ -67,7 +67,7 @@ export class HttpFile extends DownloadFile {
     const res = await this.#request('GET', headers);
     const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
     // An origin that ignores Range answers 200 with everything: the range is cut out here.
-    return range && res.status === 200 ? sliceBytes(body, range) : body;
+    return range && res.status === 200 ? sliceStream(body, range) : body;
   }
 
   override async url(): Promise<string> {
@@ -107,23 +107,4 @@ function originError(err: unknown, timedOut: boolean): unknown {
   return timedOut
     ? createError(504, 'origin timed out', { cause: err, expose: false })
     : createError(502, 'origin unreachable', { cause: err, expose: false });
-}
-
-/** Passes on only the bytes of `range`, then closes the origin connection. */
-function sliceBytes(source: Readable, range: ByteRange): Readable {
-  async function* slice(): AsyncGenerator<Buffer> {
-    let offset = 0;
-    try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        const from = Math.max(range.start - offset, 0);
-        const to = Math.min(range.end + 1 - offset, chunk.length);
-        offset += chunk.length;
-        if (to > from) yield chunk.subarray(from, to);
-        if (offset > range.end) return;
-      }
-    } finally {
-      source.destroy();
-    }
-  }
-  return generatorStream(slice(), () => source.destroy());
 }

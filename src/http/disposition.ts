@@ -15,7 +15,21 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
  * // attachment; filename="resume.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf
  */
 export function formatContentDisposition(filename: string, attachment: boolean): string {
-  return contentDisposition(cleanName(filename), { type: attachment ? 'attachment' : 'inline' });
+  const name = cleanName(filename);
+  const type = attachment ? 'attachment' : 'inline';
+  return contentDisposition(name, { type, fallback: asciiFallback(name) });
+}
+
+/**
+ * An ASCII `filename=` for non-ASCII names (accents dropped, the rest `_`), so that `filename*`
+ * carries the real name: a raw ISO-8859-1 `filename=` is valid, but clients and S3-compatible
+ * servers read it inconsistently.
+ */
+function asciiFallback(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/g, '_');
 }
 
 function cleanName(filename: string): string {

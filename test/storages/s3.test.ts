@@ -1,0 +1,182 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { downloadview, redirect, StorageFile } from '../../src/index.ts';
+import { describeStorageContract } from '../../src/testing/storage-contract.ts';
+import { S3Storage } from '../../storages/s3.ts';
+import { request } from '../support/http.ts';
+import { serve } from '../support/koa.ts';
+import {
+  countingProxy,
+  freePort,
+  s3Client,
+  startS3Server,
+  type S3TestServer,
+} from '../support/s3-server.ts';
+
+/** Tests run against s3rver, a real S3-protocol server over HTTP (it checks no signatures). */
+describe('S3Storage against a real S3-protocol server (s3rver)', function () {
+  let s3: S3TestServer;
+  before(async () => {
+    s3 = await startS3Server();
+  });
+  after(() => s3?.stop());
+
+  const storageUnder = (prefix = `${randomUUID()}/`, options: { baseUrl?: string } = {}) =>
+    new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix, ...options });
+
+  describeStorageContract('S3Storage', async (fixtures) => {
+    const storage = storageUnder();
+    for (const [name, bytes] of Object.entries(fixtures)) await storage.save(name, bytes);
+    return storage;
+  });
+
+  async function collect(stream: Readable): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  it('reports size, mtime, the strong ETag and the content type from HeadObject', async () => {
+    const storage = storageUnder('meta/');
+    await s3.client().send(
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: 'meta/a.csv',
+        Body: 'a,b\n',
+        ContentType: 'text/csv',
+      }),
+    );
+    const stat = await storage.stat('a.csv');
+    expect(stat.size).to.equal(4);
+    expect(stat.etag).to.match(/^"[0-9a-f]{32}"$/);
+    expect(stat.contentType).to.equal('text/csv');
+    expect(stat.modified).to.be.instanceOf(Date);
+  });
+
+  it('reads bytes=0-99 of an 8 MiB object while about 100 bytes leave the server', async () => {
+    const big = randomBytes(8 * 1024 * 1024);
+    await storageUnder('big/').save('big.bin', big);
+    const proxy = await countingProxy(s3.port);
+    try {
+      const counted = new S3Storage({
+        client: s3Client(`http://127.0.0.1:${proxy.port}`),
+        bucket: s3.bucket,
+        prefix: 'big/',
+      });
+      proxy.reset();
+      const bytes = await collect(await counted.open('big.bin', { start: 0, end: 99 }));
+      expect(bytes.equals(big.subarray(0, 100))).to.equal(true);
+      // 100 bytes of body plus the response headers; far from the 8 MiB object.
+      expect(proxy.bytesFromServer()).to.be.within(100, 4096);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('presigns GET URLs that a plain HTTP client can fetch, whole and ranged', async () => {
+    const storage = storageUnder('signed/');
+    await storage.save('dir/my file é.txt', '0123456789');
+    const url = await storage.url('dir/my file é.txt');
+    expect(url).to.contain('X-Amz-Signature=');
+    expect(await (await fetch(url)).text()).to.equal('0123456789');
+    const ranged = await fetch(url, { headers: { Range: 'bytes=2-4' } });
+    expect([ranged.status, await ranged.text()]).to.deep.equal([206, '234']);
+  });
+
+  it('presigns a Content-Disposition that survives a non-ASCII name', async () => {
+    const storage = storageUnder('signed/');
+    await storage.save('r.txt', 'x');
+    const url = await storage.presignedUrl('r.txt', {
+      filename: 'résumé.txt',
+      contentType: 'text/plain',
+    });
+    const res = await fetch(url);
+    expect(res.headers.get('content-disposition')).to.contain(
+      "filename*=UTF-8''r%C3%A9sum%C3%A9.txt",
+    );
+    expect(res.headers.get('content-type')).to.equal('text/plain');
+  });
+
+  it('builds public URLs from baseUrl instead of presigning', async () => {
+    const storage = storageUnder('pub/', { baseUrl: 'https://cdn.test/media/' });
+    expect(await storage.url('a b/c.txt')).to.equal('https://cdn.test/media/a%20b/c.txt');
+  });
+
+  it('streams an object through downloadview with ranges', async () => {
+    const storage = storageUnder('http/');
+    await storage.save('a.txt', '0123456789');
+    const server = await serve(downloadview(), (ctx) => {
+      ctx.body = new StorageFile(storage, ctx.path.slice(1));
+    });
+    try {
+      const res = await request(`${server.url}/a.txt`, { headers: { Range: 'bytes=-3' } });
+      expect([res.status, res.body.toString(), res.headers['content-range']]).to.deep.equal([
+        206,
+        '789',
+        'bytes 7-9/10',
+      ]);
+      expect((await request(`${server.url}/missing.txt`)).status).to.equal(404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('redirects to a presigned URL with the redirect backend', async () => {
+    const storage = storageUnder('redirect/');
+    await storage.save('a.txt', 'via redirect');
+    const server = await serve(downloadview({ backend: redirect() }), (ctx) => {
+      ctx.body = new StorageFile(storage, 'a.txt');
+    });
+    try {
+      const res = await request(server.url);
+      expect(res.status).to.equal(302);
+      expect(await (await fetch(res.headers['location']!)).text()).to.equal('via redirect');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('maps a stopped server to ERR_STORAGE_UNAVAILABLE, promptly', async () => {
+    const storage = new S3Storage({
+      client: s3Client(`http://127.0.0.1:${await freePort()}`, 1000),
+      bucket: s3.bucket,
+    });
+    let code: unknown;
+    await storage.stat('a.txt').catch((err: { code: unknown }) => (code = err.code));
+    expect(code).to.equal('ERR_STORAGE_UNAVAILABLE');
+  });
+
+  it('errors the stream, never ends it quietly, when the server dies mid-stream', async () => {
+    const doomed = await startS3Server('doomed');
+    try {
+      const storage = new S3Storage({ client: doomed.client(), bucket: 'doomed' });
+      await storage.save('big.bin', randomBytes(32 * 1024 * 1024));
+      const stream = await storage.open('big.bin');
+      const outcome = new Promise<string>((resolve) => {
+        stream.once('end', () => resolve('end'));
+        stream.once('error', () => resolve('error'));
+      });
+      stream.once('data', () => void doomed.stop());
+      stream.resume();
+      expect(await outcome).to.equal('error');
+    } finally {
+      await doomed.stop();
+    }
+  });
+
+  const invalid: [string, object][] = [
+    ['no client', { bucket: 'b' }],
+    ['no bucket', { client: {} }],
+    ['an expiry of 0', { bucket: 'b', urlExpiresIn: 0 }],
+  ];
+  for (const [what, options] of invalid) {
+    it(`refuses ${what} with a TypeError naming the option`, () => {
+      const withClient = { client: s3Client('http://127.0.0.1:1'), ...options };
+      expect(
+        () => new S3Storage(what === 'no client' ? (options as never) : (withClient as never)),
+      ).to.throw(TypeError, /S3Storage option/);
+    });
+  }
+});

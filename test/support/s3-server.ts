@@ -1,0 +1,114 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, connect, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const S3RVER = fileURLToPath(new URL('../../node_modules/.bin/s3rver', import.meta.url));
+
+/** A running s3rver: a real S3-protocol server over HTTP, in a child process. */
+export interface S3TestServer {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly bucket: string;
+  client(options?: { endpoint?: string; timeoutMs?: number }): S3Client;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Client options s3rver needs (INFRA: path-style, checksums only when required). */
+export function s3Client(endpoint: string, timeoutMs?: number): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+    ...(timeoutMs
+      ? { requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs } }
+      : {}),
+  });
+}
+
+/** Starts s3rver on a free port with a fresh data directory and one bucket. */
+export async function startS3Server(bucket = 'test-bucket'): Promise<S3TestServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'kdv-s3-'));
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    S3RVER,
+    ['-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitForPort(port);
+  await s3Client(endpoint).send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    endpoint,
+    port,
+    bucket,
+    client: (options = {}) => s3Client(options.endpoint ?? endpoint, options.timeoutMs),
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill();
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`s3rver did not start on port ${port}`);
+}
+
+/** A TCP relay in front of a server that counts the bytes the server sends back. */
+export async function countingProxy(targetPort: number): Promise<{
+  port: number;
+  bytesFromServer: () => number;
+  reset: () => void;
+  close: () => Promise<void>;
+}> {
+  let count = 0;
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    upstream.on('data', (chunk: Buffer) => (count += chunk.length));
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    bytesFromServer: () => count,
+    reset: () => (count = 0),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
