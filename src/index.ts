@@ -15,3 +15,5 @@ export { auto, type AutoOptions } from './backends/auto.ts';
 export { redirect, type RedirectOptions } from './backends/redirect.ts';
 export type { DownloadRule } from './rules.ts';
 export * from './route-backends.ts';
+export { encodeNameForUrl, joinUrl, normalizeName } from './names.ts';
+export { generatorStream, sliceStream } from './generator-stream.ts';
