@@ -1,4 +1,9 @@
-export { downloadview, type BackendName, type DownloadViewOptions } from './middleware.ts';
+export {
+  downloadview,
+  type BackendName,
+  type DownloadViewOptions,
+  type MiddlewareBackendName,
+} from './middleware.ts';
 export * from './files/index.ts';
 export * from './views.ts';
 export * from './errors.ts';

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { debuglog } from 'node:util';
 import { apache } from './backends/apache.ts';
+import { auto } from './backends/auto.ts';
 import type { Backend } from './backends/backend.ts';
 import { caddy } from './backends/caddy.ts';
 import { lighttpd } from './backends/lighttpd.ts';
@@ -16,12 +17,20 @@ const debug = debuglog('koa-downloadview:middleware');
 /** Names of the built-in backends, usable wherever a backend is expected. */
 export type BackendName = 'stream' | 'nginx' | 'apache' | 'lighttpd' | 'caddy' | 'redirect';
 
+/** Backends the middleware itself can use; 'auto' needs `trustedProxies`, so not per rule. */
+export type MiddlewareBackendName = BackendName | 'auto';
+
 /** Options of `downloadview()`. */
 export interface DownloadViewOptions extends StreamingOptions {
   /** How matched files are delivered: a backend name or a configured backend. Default `'stream'`. */
-  backend?: BackendName | Backend;
+  backend?: MiddlewareBackendName | Backend;
   /** Offload rules, first match wins; files no rule matches are streamed. */
   rules?: readonly DownloadRule<BackendName | Backend>[];
+  /**
+   * With `backend: 'auto'`: peer addresses of the proxies allowed to choose offload through
+   * `X-Sendfile-Type` and `X-Accel-Mapping`. Required there, so 'auto' never trusts a client.
+   */
+  trustedProxies?: readonly string[];
 }
 
 const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
@@ -42,7 +51,10 @@ const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
  */
 export function downloadview(options: DownloadViewOptions = {}) {
   const fallback = streaming(options);
-  const backend = resolveBackend(options.backend, fallback);
+  const backend =
+    options.backend === 'auto'
+      ? auto({ trustedProxies: options.trustedProxies ?? [] })
+      : resolveBackend(options.backend, fallback);
   const rules = resolveRules(options.rules, backend, fallback);
   return async function downloadview(ctx: Context, next: Next): Promise<void> {
     await next();
