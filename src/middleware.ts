@@ -105,7 +105,21 @@ function resolveRules(
     ...rule,
     backend: rule?.backend === undefined ? undefined : resolveBackend(rule.backend, fallback),
   }));
-  return compileRules(resolved, backend);
+  if (backend !== fallback) return compileRules(resolved, backend);
+  // With the streaming backend (development), rules written for the production proxy are
+  // still checked, then left out, so both environments share one configuration and differ
+  // only in "backend".
+  const checkedOnly: Backend = { ...fallback, destination: 'url' };
+  const checked = resolved.map((rule) =>
+    typeof rule === 'object' && rule !== null && rule.backend === undefined
+      ? {
+          ...rule,
+          destinationUrl: rule.destinationUrl ?? rule.destinationDir,
+          backend: checkedOnly,
+        }
+      : rule,
+  );
+  return compileRules(checked, backend).filter((rule) => rule.backend !== checkedOnly);
 }
 
 /** A backend from its name or object; names are checked against the built-in list. */

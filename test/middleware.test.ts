@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { downloadview, VirtualFile, type Backend } from '../src/index.ts';
+import { downloadview, StorageFile, VirtualFile, type Backend } from '../src/index.ts';
+import { FileSystemStorage } from '../storages/filesystem.ts';
+import { tempTree } from './support/fixtures.ts';
 import { request } from './support/http.ts';
 import { serve } from './support/koa.ts';
 
@@ -49,6 +51,40 @@ describe('downloadview()', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it("accepts the production rules with backend 'stream' and streams every file they match", async () => {
+    const { dir, cleanup } = await tempTree({ 'a.txt': 'from disk' });
+    const storage = new FileSystemStorage({ location: dir, baseUrl: '/media/' });
+    const rules = [
+      { sourceUrl: '/media/', destinationUrl: '/protected/' },
+      { sourceDir: dir, destinationDir: dir },
+    ];
+    const server = await serve(downloadview({ backend: 'stream', rules }), (ctx) => {
+      ctx.body = new StorageFile(storage, 'a.txt');
+    });
+    try {
+      const res = await request(server.url);
+      expect(res.status).to.equal(200);
+      expect(res.body.toString()).to.equal('from disk');
+      expect(res.headers['x-accel-redirect']).to.equal(undefined);
+      expect(res.headers['x-sendfile']).to.equal(undefined);
+    } finally {
+      await server.close();
+      await cleanup();
+    }
+  });
+
+  it("still checks the rules given with backend 'stream', naming the faulty one", () => {
+    const rules = [{ sourceUrl: '/media/', destinationUrl: '/p/' }, { destinationUrl: '/p/' }];
+    expect(() => downloadview({ backend: 'stream', rules })).to.throw(
+      TypeError,
+      /rule #2 needs exactly one of "sourceUrl" or "sourceDir"/,
+    );
+    expect(() => downloadview({ rules: [{ sourceUrl: '/media/' }] })).to.throw(
+      TypeError,
+      /rule #1: .*needs "destinationUrl"/,
+    );
   });
 
   it('passes maxRanges to the streaming fallback', async () => {
