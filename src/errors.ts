@@ -6,6 +6,7 @@ export const STORAGE_ERROR_CODES = {
   invalidName: 'ERR_STORAGE_INVALID_NAME',
   unsupported: 'ERR_STORAGE_UNSUPPORTED',
   unavailable: 'ERR_STORAGE_UNAVAILABLE',
+  changed: 'ERR_STORAGE_CHANGED',
 } as const;
 
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[keyof typeof STORAGE_ERROR_CODES];
@@ -60,11 +61,28 @@ export class StorageUnavailableError extends StorageError {
   }
 }
 
+/**
+ * The file no longer has the ETag a read was pinned to (`open(name, range, { ifMatch })`): it
+ * changed between its metadata and its bytes. The streaming backend plans the response again;
+ * if that keeps failing the client gets 503 and may retry.
+ */
+export class StorageChangedError extends StorageError {
+  constructor(driver: string, name: string, options?: ErrorOptions) {
+    super(
+      STORAGE_ERROR_CODES.changed,
+      driver,
+      `${JSON.stringify(name)} changed while read`,
+      options,
+    );
+  }
+}
+
 const STATUS_BY_CODE: Record<StorageErrorCode, number> = {
   [STORAGE_ERROR_CODES.notFound]: 404,
   [STORAGE_ERROR_CODES.invalidName]: 404,
   [STORAGE_ERROR_CODES.unsupported]: 500,
   [STORAGE_ERROR_CODES.unavailable]: 503,
+  [STORAGE_ERROR_CODES.changed]: 503,
 };
 
 /**

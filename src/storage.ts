@@ -6,6 +6,16 @@ export interface ByteRange {
   readonly end: number;
 }
 
+/** How `Storage.open()` reads. */
+export interface OpenOptions {
+  /**
+   * Read only the version of the file with this ETag (from `stat()`), so the bytes sent belong
+   * to the metadata the response was planned from. Drivers that know ETags reject with
+   * `StorageChangedError` when the file has another one; drivers without ETags ignore it.
+   */
+  readonly ifMatch?: string;
+}
+
 /** What a storage knows about one stored file. */
 export interface StorageStat {
   /** Size in bytes. */
@@ -35,7 +45,8 @@ export type StorageContent =
  * Every method rejects with a `StorageError` subclass, never a bare error:
  * `StorageNotFoundError` for a missing name, `StorageInvalidNameError` for a name that is
  * hostile or leads outside the root, `StorageUnsupportedError` for an optional capability the
- * driver lacks, and `StorageUnavailableError` when the backing service cannot be reached.
+ * driver lacks, `StorageUnavailableError` when the backing service cannot be reached, and
+ * `StorageChangedError` when a read pinned with `ifMatch` finds another version.
  *
  * @example
  * const storage = new FileSystemStorage({ location: '/srv/media', baseUrl: '/media/' });
@@ -51,7 +62,7 @@ export interface Storage {
    * file is known to exist and is open, so a missing name rejects before any stream is handed
    * out. Destroying the stream releases every resource it holds.
    */
-  open(name: string, range?: ByteRange): Promise<Readable>;
+  open(name: string, range?: ByteRange, options?: OpenOptions): Promise<Readable>;
   /** Whether `name` exists. Rejects only for invalid names or an unavailable service. */
   exists(name: string): Promise<boolean>;
   /** Stores `content` under `name`, replacing any previous file. */

@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { StorageNotFoundError, StorageUnsupportedError } from '../src/errors.ts';
+import {
+  StorageChangedError,
+  StorageNotFoundError,
+  StorageUnsupportedError,
+} from '../src/errors.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { contentBytes } from '../src/storage-content.ts';
-import type { ByteRange, Storage, StorageContent, StorageStat } from '../src/storage.ts';
+import type {
+  ByteRange,
+  OpenOptions,
+  Storage,
+  StorageContent,
+  StorageStat,
+} from '../src/storage.ts';
 
 const DRIVER = 'memory';
 
@@ -50,8 +60,10 @@ export class MemoryStorage implements Storage {
     return { size: bytes.length, modified, etag };
   }
 
-  async open(name: string, range?: ByteRange): Promise<Readable> {
-    const { bytes } = this.#get(name);
+  async open(name: string, range?: ByteRange, options?: OpenOptions): Promise<Readable> {
+    const { bytes, etag } = this.#get(name);
+    const wanted = options?.ifMatch;
+    if (wanted !== undefined && wanted !== etag) throw new StorageChangedError(DRIVER, name);
     const view = range ? bytes.subarray(range.start, range.end + 1) : bytes;
     return Readable.from([view], { objectMode: false });
   }

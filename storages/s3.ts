@@ -8,6 +8,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import {
+  StorageChangedError,
   StorageError,
   StorageNotFoundError,
   StorageUnavailableError,
@@ -17,7 +18,13 @@ import { formatContentDisposition } from '../src/http/disposition.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { sliceStream } from '../src/generator-stream.ts';
 import { contentBytes } from '../src/storage-content.ts';
-import type { ByteRange, Storage, StorageContent, StorageStat } from '../src/storage.ts';
+import type {
+  ByteRange,
+  OpenOptions,
+  Storage,
+  StorageContent,
+  StorageStat,
+} from '../src/storage.ts';
 
 const DRIVER = 's3';
 const DEFAULT_EXPIRES_IN = 900;
@@ -97,10 +104,16 @@ export class S3Storage implements Storage {
     };
   }
 
-  async open(name: string, range?: ByteRange): Promise<Readable> {
+  /**
+   * With `ifMatch`, GetObject carries `If-Match`, so S3 itself refuses (412) to send bytes of
+   * a newer version than the metadata the response was planned from; S3 has no If-Range, and
+   * this is what stands in for it.
+   */
+  async open(name: string, range?: ByteRange, options?: OpenOptions): Promise<Readable> {
     const Range = range ? `bytes=${range.start}-${range.end}` : undefined;
+    const IfMatch = options?.ifMatch;
     const object = await this.#call(name, () =>
-      this.client.send(new GetObjectCommand({ ...this.#object(name), Range })),
+      this.client.send(new GetObjectCommand({ ...this.#object(name), Range, IfMatch })),
     );
     const body = object.Body as Readable;
     if (!range) return body;
@@ -200,6 +213,9 @@ function s3Error(err: unknown, name: string): StorageError {
   const status = failure.$metadata?.httpStatusCode;
   if (NOT_FOUND.has(failure.name ?? '') || status === 404) {
     return new StorageNotFoundError(DRIVER, name, { cause: err });
+  }
+  if (failure.name === 'PreconditionFailed' || status === 412) {
+    return new StorageChangedError(DRIVER, name, { cause: err });
   }
   const what = failure.name ?? failure.code ?? 'error';
   return new StorageUnavailableError(

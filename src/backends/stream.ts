@@ -1,14 +1,18 @@
 import type { Context } from 'koa';
 import { Readable } from 'node:stream';
 import createError from 'http-errors';
-import type { DownloadFile } from '../files/download-file.ts';
+import { StorageChangedError } from '../errors.ts';
 import { DEFAULT_MAX_RANGES } from '../http/range.ts';
 import { multipartBody } from '../http/multipart.ts';
 import { toConditionalHeaders } from '../http/preconditions.ts';
+import type { ByteRange } from '../storage.ts';
 import type { Backend } from './backend.ts';
 import { planStream, type RequestFacts, type StreamPlan } from './stream-plan.ts';
 import { guardStreamErrors } from './stream-guard.ts';
 import { gatherFacts, type EtagMode } from './validators.ts';
+
+/** A file that keeps changing under the reader gets a 503 after this many plans. */
+const PLAN_ATTEMPTS = 3;
 
 /** Options of the streaming backend. */
 export interface StreamingOptions {
@@ -31,9 +35,19 @@ export function streaming(options: StreamingOptions = {}): Backend {
   return {
     name: 'stream',
     async deliver(ctx, file) {
-      const facts = await gatherFacts(file, await file.stat(), etag);
-      await applyPlan(ctx, planStream(requestFacts(ctx), facts, { maxRanges }), file);
-      return true;
+      for (let attempt = 1; ; attempt++) {
+        const stat = await file.stat();
+        const facts = await gatherFacts(file, stat, etag);
+        const plan = planStream(requestFacts(ctx), facts, { maxRanges });
+        try {
+          await applyPlan(ctx, plan, (range) => file.open(range, { ifMatch: stat.etag }));
+          return true;
+        } catch (err) {
+          // The file changed between its metadata and its bytes (S3 answered 412 to the pinned
+          // read): plan again from the new metadata, so If-Range and the validators see it.
+          if (!(err instanceof StorageChangedError) || attempt >= PLAN_ATTEMPTS) throw err;
+        }
+      }
     },
   };
 }
@@ -43,7 +57,9 @@ function requestFacts(ctx: Context): RequestFacts {
   return { method: ctx.method, range: get('Range'), conditions: toConditionalHeaders(get) };
 }
 
-async function applyPlan(ctx: Context, plan: StreamPlan, file: DownloadFile): Promise<void> {
+type OpenRange = (range?: ByteRange) => Promise<Readable>;
+
+async function applyPlan(ctx: Context, plan: StreamPlan, open: OpenRange): Promise<void> {
   if (!('body' in plan)) {
     if (plan.status !== 304)
       throw createError(plan.status, { headers: stringHeaders(plan.headers) });
@@ -51,7 +67,7 @@ async function applyPlan(ctx: Context, plan: StreamPlan, file: DownloadFile): Pr
     ctx.body = null;
   } else {
     // HEAD never opens the file; the placeholder lets Koa keep the 200 and Content-Length.
-    const body = ctx.method === 'HEAD' ? Readable.from([]) : await openBody(file, plan.body);
+    const body = ctx.method === 'HEAD' ? Readable.from([]) : await openBody(open, plan.body);
     ctx.status = plan.status;
     guardStreamErrors(ctx);
     ctx.body = body;
@@ -60,10 +76,10 @@ async function applyPlan(ctx: Context, plan: StreamPlan, file: DownloadFile): Pr
   ctx.set(stringHeaders(plan.headers));
 }
 
-function openBody(file: DownloadFile, body: Extract<StreamPlan, { body: unknown }>['body']) {
-  if (body === 'whole') return file.open();
-  if ('parts' in body) return multipartBody(body, (range) => file.open(range));
-  return file.open(body);
+function openBody(open: OpenRange, body: Extract<StreamPlan, { body: unknown }>['body']) {
+  if (body === 'whole') return open();
+  if ('parts' in body) return multipartBody(body, open);
+  return open(body);
 }
 
 function stringHeaders(headers: Record<string, string | number>): Record<string, string> {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { posix } from 'node:path';
 import mime from 'mime-types';
-import type { ByteRange } from '../storage.ts';
+import type { ByteRange, OpenOptions } from '../storage.ts';
 
 /** Presentation options shared by every kind of download. */
 export interface DownloadFileOptions {
@@ -52,8 +52,11 @@ export abstract class DownloadFile {
   /** Metadata; rejects with a `StorageError` (not found, …) before any byte is read. */
   abstract stat(): Promise<DownloadFileStat>;
 
-  /** The bytes, whole or one inclusive range; resolves once the source is open. */
-  abstract open(range?: ByteRange): Promise<Readable>;
+  /**
+   * The bytes, whole or one inclusive range; resolves once the source is open. `ifMatch`
+   * pins the read to the version `stat()` described, where the source can (see `OpenOptions`).
+   */
+  abstract open(range?: ByteRange, options?: OpenOptions): Promise<Readable>;
 
   /** The absolute local path, for X-Sendfile style offload; `undefined` when there is none. */
   async localPath(): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StorageUnsupportedError } from '../errors.ts';
-import type { ByteRange, Storage } from '../storage.ts';
+import type { ByteRange, OpenOptions, Storage } from '../storage.ts';
 import { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
 
 /**
@@ -27,8 +27,8 @@ export class StorageFile extends DownloadFile {
     return this.storage.stat(this.name);
   }
 
-  override open(range?: ByteRange): Promise<Readable> {
-    return this.storage.open(this.name, range);
+  override open(range?: ByteRange, options?: OpenOptions): Promise<Readable> {
+    return this.storage.open(this.name, range, options);
   }
 
   override localPath(): Promise<string | undefined> {

@@ -1,8 +1,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { downloadview, redirect, StorageFile } from '../../src/index.ts';
+import { downloadview, redirect, StorageChangedError, StorageFile } from '../../src/index.ts';
 import { describeStorageContract } from '../../src/testing/storage-contract.ts';
 import { S3Storage } from '../../storages/s3.ts';
 import { request } from '../support/http.ts';
@@ -163,6 +165,46 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
       expect(await outcome).to.equal('error');
     } finally {
       await doomed.stop();
+    }
+  });
+
+  it('reads a pinned range (If-Match of the current ETag) from the real server', async () => {
+    const storage = storageUnder();
+    await storage.save('pinned.txt', 'pinned bytes');
+    const { etag } = await storage.stat('pinned.txt');
+    const range = { start: 7, end: 11 };
+    const read = await collect(await storage.open('pinned.txt', range, { ifMatch: etag }));
+    expect(read.toString()).to.equal('bytes');
+  });
+
+  // s3rver ignores If-Match (it answers 200 to a stale one), so S3's 412 comes from a stand-in
+  // HTTP server answering as S3 documents it.
+  it("sends If-Match on the pinned GetObject and maps S3's 412 to ERR_STORAGE_CHANGED", async () => {
+    const seen: (string | undefined)[] = [];
+    const standIn = createServer((req, res) => {
+      seen.push(req.headers['if-match']);
+      res.writeHead(412, { 'Content-Type': 'application/xml' });
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code>' +
+          '<Message>At least one of the pre-conditions you specified did not hold</Message>' +
+          '<Condition>If-Match</Condition></Error>',
+      );
+    });
+    await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = standIn.address() as AddressInfo;
+      const client = s3Client(`http://127.0.0.1:${port}`);
+      const storage = new S3Storage({ client, bucket: 'b' });
+      const failure = await storage.open('a.txt', { start: 0, end: 9 }, { ifMatch: '"v1"' }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failure).to.be.instanceOf(StorageChangedError);
+      expect((failure as StorageChangedError).code).to.equal('ERR_STORAGE_CHANGED');
+      expect(seen).to.deep.equal(['"v1"']);
+    } finally {
+      standIn.closeAllConnections();
+      await new Promise((resolve) => standIn.close(resolve));
     }
   });
 
