@@ -69,7 +69,7 @@ async function applyPlan(ctx: Context, plan: StreamPlan, open: OpenRange): Promi
     // HEAD never opens the file; the placeholder lets Koa keep the 200 and Content-Length.
     const body = ctx.method === 'HEAD' ? Readable.from([]) : await openBody(open, plan.body);
     ctx.status = plan.status;
-    guardStreamErrors(ctx);
+    guardStreamErrors(ctx, body);
     ctx.body = body;
   }
   // After the body: Koa's body setter drops Content-Length and guesses a Content-Type.

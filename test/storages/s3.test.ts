@@ -1,7 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { downloadview, redirect, StorageChangedError, StorageFile } from '../../src/index.ts';
@@ -205,6 +205,46 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
     } finally {
       standIn.closeAllConnections();
       await new Promise((resolve) => standIn.close(resolve));
+    }
+  });
+
+  it('aborts the client and reports through app.emit when the server dies mid-download', async () => {
+    const doomed = await startS3Server('doomed-http');
+    const storage = new S3Storage({ client: doomed.client(), bucket: 'doomed-http' });
+    const size = 64 * 1024 * 1024;
+    await storage.save('big.bin', randomBytes(size));
+    const server = await serve(downloadview(), (ctx) => {
+      ctx.body = new StorageFile(storage, 'big.bin');
+    });
+    try {
+      const res = await new Promise<{ status: number; received: number; complete: boolean }>(
+        (resolve, reject) => {
+          const req = httpRequest(server.url, (response) => {
+            let received = 0;
+            response.on('data', (chunk: Buffer) => {
+              if (received === 0) void doomed.stop();
+              received += chunk.length;
+            });
+            response.on('error', () => undefined);
+            response.on('close', () =>
+              resolve({ status: response.statusCode ?? 0, received, complete: response.complete }),
+            );
+          });
+          req.on('error', reject);
+          req.end();
+        },
+      );
+      expect(res.status).to.equal(200);
+      expect(res.complete).to.equal(false);
+      expect(res.received).to.be.below(size);
+      // The report may follow the client's close by a tick or two.
+      for (let waited = 0; server.errors.length === 0 && waited < 2000; waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(server.errors).to.have.length(1);
+    } finally {
+      await server.close();
+      await doomed.stop();
     }
   });
 

@@ -62,7 +62,7 @@ export async function startS3Server(bucket = 'test-bucket'): Promise<S3TestServe
     bucket,
     client: (options = {}) => s3Client(options.endpoint ?? endpoint, options.timeoutMs),
     stop: async () => {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill();
         await exited;
