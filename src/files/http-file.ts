@@ -2,8 +2,8 @@ import createError from 'http-errors';
 import { Readable } from 'node:stream';
 import { sliceStream } from '../generator-stream.ts';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { StorageNotFoundError } from '../errors.ts';
-import type { ByteRange } from '../storage.ts';
+import { StorageChangedError, StorageError, StorageNotFoundError } from '../errors.ts';
+import type { ByteRange, OpenOptions } from '../storage.ts';
 import { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
 
 /** Options of `HttpFile`. */
@@ -60,10 +60,11 @@ export class HttpFile extends DownloadFile {
     };
   }
 
-  override async open(range?: ByteRange): Promise<Readable> {
-    const headers: Record<string, string> = range
-      ? { Range: `bytes=${range.start}-${range.end}` }
-      : {};
+  /** With `ifMatch` the origin is asked for that version only; its 412 means it changed. */
+  override async open(range?: ByteRange, options?: OpenOptions): Promise<Readable> {
+    const headers: Record<string, string> = {};
+    if (range) headers['Range'] = `bytes=${range.start}-${range.end}`;
+    if (options?.ifMatch) headers['If-Match'] = options.ifMatch;
     const res = await this.#request('GET', headers);
     const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
     // An origin that ignores Range answers 200 with everything: the range is cut out here.
@@ -88,6 +89,10 @@ export class HttpFile extends DownloadFile {
         await res.body?.cancel();
         throw new StorageNotFoundError(DRIVER, this.source.pathname);
       }
+      if (res.status === 412 && extra['If-Match'] !== undefined) {
+        await res.body?.cancel();
+        throw new StorageChangedError(DRIVER, this.source.pathname);
+      }
       if (res.status !== 200 && res.status !== 206) {
         await res.body?.cancel();
         throw createError(502, `origin answered ${res.status}`, { expose: false });
@@ -103,7 +108,7 @@ export class HttpFile extends DownloadFile {
 }
 
 function originError(err: unknown, timedOut: boolean): unknown {
-  if (err instanceof StorageNotFoundError || createError.isHttpError(err)) return err;
+  if (err instanceof StorageError || createError.isHttpError(err)) return err;
   return timedOut
     ? createError(504, 'origin timed out', { cause: err, expose: false })
     : createError(502, 'origin unreachable', { cause: err, expose: false });

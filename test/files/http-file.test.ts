@@ -139,6 +139,38 @@ describe('HttpFile', () => {
     }
   });
 
+  it('pins its GET with If-Match and re-plans when the origin changed since the HEAD (412)', async () => {
+    // The origin publishes v2 right after the first HEAD, and honours If-Match.
+    const seen: string[] = [];
+    let version = 1;
+    const changing = createServer((req, res) => {
+      seen.push(`${req.method} ${req.headers['if-match'] ?? '-'}`);
+      const etag = `"v${version}"`;
+      const body = `content of version ${version}\n`;
+      if (req.method === 'HEAD') version = 2;
+      const wanted = req.headers['if-match'];
+      if (wanted !== undefined && wanted !== etag) return void res.writeHead(412).end();
+      res.writeHead(200, { ETag: etag, 'Content-Length': body.length });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
+    await new Promise<void>((resolve) => changing.listen(0, '127.0.0.1', resolve));
+    const { port } = changing.address() as AddressInfo;
+    const server = await serve(downloadview(), (ctx) => {
+      ctx.body = new HttpFile(`http://127.0.0.1:${port}/doc.txt`);
+    });
+    try {
+      const res = await request(server.url);
+      expect(res.status).to.equal(200);
+      expect(res.body.toString()).to.equal('content of version 2\n');
+      expect(res.headers.etag).to.equal('"v2"');
+      expect(seen).to.deep.equal(['HEAD -', 'GET "v1"', 'HEAD -', 'GET "v2"']);
+    } finally {
+      await server.close();
+      changing.closeAllConnections();
+      await new Promise((resolve) => changing.close(resolve));
+    }
+  });
+
   it('takes its name from the decoded URL path and refuses other protocols', () => {
     expect(new HttpFile('http://h/dir/r%C3%A9sum%C3%A9.pdf').filename).to.equal('résumé.pdf');
     expect(() => new HttpFile('file:///etc/passwd')).to.throw(TypeError);
