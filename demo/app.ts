@@ -1,13 +1,21 @@
 import Koa from 'koa';
+import type { Context } from 'koa';
 import Router from '@koa/router';
 import { fileURLToPath } from 'node:url';
 import {
+  caddyAccelRedirect,
   downloadview,
+  httpDownload,
+  lighttpdSendfile,
   objectDownload,
   pathDownload,
   storageDownload,
   virtualDownload,
+  xAccelRedirect,
+  xSendfile,
+  type DownloadRule,
   type DownloadViewOptions,
+  type MiddlewareBackendName,
 } from '../src/index.ts';
 import { FileSystemStorage } from '../storages/filesystem.ts';
 import { MemoryStorage } from '../storages/memory.ts';
@@ -39,7 +47,39 @@ const LINKS: [string, string][] = [
   ['/virtual/numbers.csv', 'a generated stream of unknown length (chunked, no ranges)'],
   ['/invoices/1', 'objectDownload: the file a record holds'],
   ['/invoices/2', '… the same route, 403 when the record is not yours (you are ada)'],
+  ['/remote/hello.txt', 'HttpFile: a file fetched from another HTTP server (here, this one)'],
+  ['/redirect/big.bin', 'the redirect backend: 302 to the file URL, which streams it'],
+  ['/nginx/hello.txt', 'nginx X-Accel-Redirect (empty 200 + header: put nginx in front)'],
+  ['/apache/hello.txt', 'Apache X-Sendfile (empty 200 + header: put Apache in front)'],
+  ['/lighttpd/hello.txt', 'lighttpd X-Sendfile (empty 200 + header: put lighttpd in front)'],
+  ['/caddy/hello.txt', 'Caddy X-Accel-Redirect (empty 200 + header: put Caddy in front)'],
 ];
+
+/**
+ * Backends the whole demo can run under (`DEMO_BACKEND`). Not 'redirect': the demo's file URLs
+ * are its own routes, so redirecting every file to its URL would loop; /redirect/ shows it.
+ */
+export const DEMO_BACKENDS: readonly MiddlewareBackendName[] = [
+  'stream',
+  'nginx',
+  'apache',
+  'lighttpd',
+  'caddy',
+];
+
+/**
+ * The app-wide rules for a proxy in front of the demo, configured from docs/proxies/ with
+ * FILES_DIR = demo/files: the filesystem storage's files are offloaded, the rest is streamed.
+ */
+function demoRules(backend: DownloadViewOptions['backend']): DownloadRule[] {
+  if (backend === 'nginx' || backend === 'caddy') {
+    return [{ sourceUrl: '/storage/', destinationUrl: '/protected/' }];
+  }
+  if (backend === 'apache' || backend === 'lighttpd') {
+    return [{ sourceUrl: '/storage/', destinationDir: DEMO_FILES }];
+  }
+  return [];
+}
 
 /**
  * The demo app on embedded defaults: a filesystem storage over `demo/files`, a memory storage,
@@ -49,6 +89,7 @@ const LINKS: [string, string][] = [
  * createDemoApp().listen(3000);
  */
 export function createDemoApp(options: DownloadViewOptions = {}): Koa {
+  const configured = { ...options, rules: options.rules ?? demoRules(options.backend) };
   const files = new FileSystemStorage({ location: DEMO_FILES, baseUrl: '/storage/' });
   const memory = new MemoryStorage({ baseUrl: '/memory/', files: demoMemoryFiles() });
   const router = new Router();
@@ -76,8 +117,34 @@ export function createDemoApp(options: DownloadViewOptions = {}): Koa {
       filenameField: 'title',
     }),
   );
+  // The demo fetches its own /storage/ route as the "remote" server, by the socket's own
+  // address: a URL built from the Host header would let a client choose what the server fetches.
+  router.get(
+    '/remote/*path',
+    httpDownload({ url: (ctx) => `${ownOrigin(ctx)}/storage/${ctx.params['path']}` }),
+  );
+  // A backend for one route: the route's own downloadview() runs after its handler.
+  router.get(
+    '/redirect/*path',
+    downloadview({ backend: 'redirect' }),
+    storageDownload({ storage: memory }),
+  );
+  // The per-route wrappers: the response is what the proxy expects, so without that proxy in
+  // front the browser gets an empty file; `curl -i` shows the header.
+  const onDisk = storageDownload({ storage: files });
+  const byPath = { sourceDir: DEMO_FILES };
+  router.get('/nginx/*path', xAccelRedirect(onDisk, { ...byPath, destinationUrl: '/protected/' }));
+  router.get('/apache/*path', xSendfile(onDisk, { ...byPath, destinationDir: DEMO_FILES }));
+  router.get(
+    '/lighttpd/*path',
+    lighttpdSendfile(onDisk, { ...byPath, destinationDir: DEMO_FILES }),
+  );
+  router.get(
+    '/caddy/*path',
+    caddyAccelRedirect(onDisk, { ...byPath, destinationUrl: '/protected/' }),
+  );
   const app = new Koa();
-  app.use(downloadview(options));
+  app.use(downloadview(configured));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
@@ -104,4 +171,10 @@ function homePage(): string {
   );
   return `<!doctype html><meta charset="utf-8"><title>koa-downloadview demo</title>
 <h1>koa-downloadview demo</h1><ul>${items.join('')}</ul>`;
+}
+
+function ownOrigin(ctx: Context): string {
+  const { localAddress = '127.0.0.1', localPort } = ctx.req.socket;
+  const host = localAddress.includes(':') ? `[${localAddress}]` : localAddress;
+  return `http://${host}:${localPort}`;
 }
