@@ -33,7 +33,8 @@ export interface CompiledRule {
  * compileRules([{ sourceDir: '/srv/media', destinationUrl: '/protected/' }], nginx());
  */
 export function compileRules(rules: readonly DownloadRule[], fallback: Backend): CompiledRule[] {
-  return rules.map((rule, index) => compileRule(rule, index, rule.backend ?? fallback));
+  // `rule?.`: a rule that is not an object reaches compileRule's check, which names it.
+  return rules.map((rule, index) => compileRule(rule, index, rule?.backend ?? fallback));
 }
 
 function compileRule(rule: DownloadRule, index: number, backend: Backend): CompiledRule {

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { DownloadFile } from '../files/download-file.ts';
 import { targetFromPath } from '../rules.ts';
 import { apache } from './apache.ts';
@@ -31,7 +31,7 @@ export function auto(options: AutoOptions): Backend {
   return {
     name: 'auto',
     async deliver(ctx, file) {
-      if (!trusted.has(peerAddress(ctx))) return false;
+      if (!isTrusted(trusted, ctx.req.socket.remoteAddress)) return false;
       const type = ctx.get('X-Sendfile-Type').trim().toLowerCase();
       const path =
         type === 'x-accel-redirect' || type === 'x-sendfile' ? await file.localPath() : undefined;
@@ -66,14 +66,22 @@ function withSlash(value: string): string {
   return value.endsWith('/') ? value : `${value}/`;
 }
 
-/** The connection's peer, IPv4-mapped IPv6 addresses written as plain IPv4. */
-function peerAddress(ctx: Context): string {
-  return (ctx.req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+/**
+ * Whether the connection's peer is a trusted proxy. A BlockList compares addresses, not
+ * strings: `::ffff:127.0.0.1` (how a dual-stack server sees an IPv4 client) equals
+ * `127.0.0.1` whichever side writes it, and `0:0:0:0:0:0:0:1` equals `::1`.
+ */
+function isTrusted(trusted: BlockList, peer = ''): boolean {
+  const family = isIP(peer);
+  return family !== 0 && trusted.check(peer, family === 6 ? 'ipv6' : 'ipv4');
 }
 
-function checkTrusted(value: readonly string[] | undefined): Set<string> {
-  if (!Array.isArray(value) || value.length === 0 || !value.every((ip) => isIP(ip) !== 0)) {
+function checkTrusted(value: readonly string[] | undefined): BlockList {
+  const valid = (ip: unknown): ip is string => typeof ip === 'string' && isIP(ip) !== 0;
+  if (!Array.isArray(value) || value.length === 0 || !value.every(valid)) {
     throw new TypeError('auto option "trustedProxies" must be a non-empty array of IP addresses');
   }
-  return new Set(value);
+  const trusted = new BlockList();
+  for (const ip of value) trusted.addAddress(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
+  return trusted;
 }

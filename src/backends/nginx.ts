@@ -35,11 +35,17 @@ export function nginx(options: NginxOptions = {}): Backend {
         // URLs; it travels in its own header, which the documented `/remote/` location passes
         // to proxy_pass unchanged.
         const remote = { 'X-Accel-Redirect': target.destination, 'X-Offload-Url': target.url };
-        answerOffloaded(ctx, file, { ...headers, ...remote });
+        // Metadata first (S3: a HEAD, no byte of the object): a missing object is the app's
+        // 404, as when streaming, instead of the storage's error document under the app's
+        // headers; and Content-Type follows the storage's record, as when streaming.
+        const stat = await file.stat();
+        answerOffloaded(ctx, file, { ...headers, ...remote }, stat);
         return true;
       }
+      // Checked before encoding, as the other backends do: encoded, CR/LF/NUL would always
+      // pass, and such a name is declined (streamed) by every backend alike.
+      if (!isHeaderSafe(target.destination + target.rest)) return false;
       const location = target.destination + percentEncodePath(target.rest);
-      if (!isHeaderSafe(location)) return false;
       answerOffloaded(ctx, file, { ...headers, 'X-Accel-Redirect': location });
       return true;
     },
