@@ -30,6 +30,8 @@ export interface FileSystemStorageOptions {
   location: string;
   /** The URL the files are published under, for `url()` (and nginx `sourceUrl` rules). */
   baseUrl?: string;
+  /** Bytes read per chunk when streaming. Default `FILESYSTEM_READ_CHUNK_SIZE`. */
+  readChunkSize?: number;
 }
 
 /**
@@ -44,18 +46,23 @@ export class FileSystemStorage implements Storage {
   readonly driver = DRIVER;
   readonly location: string;
   readonly baseUrl: string | undefined;
+  readonly readChunkSize: number;
   #realRoot: Promise<string> | undefined;
 
   constructor(options: FileSystemStorageOptions) {
-    const { location, baseUrl } = options ?? {};
+    const { location, baseUrl, readChunkSize = FILESYSTEM_READ_CHUNK_SIZE } = options ?? {};
     if (typeof location !== 'string' || location === '') {
       throw new TypeError('FileSystemStorage option "location" must be a non-empty string');
     }
     if (baseUrl !== undefined && (typeof baseUrl !== 'string' || baseUrl === '')) {
       throw new TypeError('FileSystemStorage option "baseUrl" must be a non-empty string');
     }
+    if (!Number.isSafeInteger(readChunkSize) || readChunkSize < 1) {
+      throw new TypeError('FileSystemStorage option "readChunkSize" must be a positive integer');
+    }
     this.location = resolve(location);
     this.baseUrl = baseUrl;
+    this.readChunkSize = readChunkSize;
   }
 
   async stat(name: string): Promise<StorageStat> {
@@ -80,7 +87,7 @@ export class FileSystemStorage implements Storage {
     return handle.createReadStream({
       start: range?.start,
       end: range?.end,
-      highWaterMark: FILESYSTEM_READ_CHUNK_SIZE,
+      highWaterMark: this.readChunkSize,
     });
   }
 

@@ -1,0 +1,87 @@
+import { cpuSeconds } from './proc.ts';
+import { runWrk, type WrkOptions } from './wrk.ts';
+
+/** Requests per second, or decimal megabytes per second, or MiB of memory. */
+export type Metric = 'req/s' | 'MB/s' | 'MiB';
+
+/** One contender's result in one round of one scenario. */
+export interface Sample {
+  scenario: string;
+  contender: string;
+  round: number;
+  metric: Metric;
+  value: number;
+  /** CPU seconds the measured server process used during the run. */
+  serverCpuSeconds: number;
+  /** Response bytes received (wrk: headers included). */
+  bytes: number;
+  requests?: number;
+  errors?: number;
+  /** wrk's CPU time over the run's wall time: 1.0 means one core kept busy. */
+  generatorCpuShare?: number;
+  latencyP50Ms?: number;
+  latencyP99Ms?: number;
+}
+
+/** Something wrk can load: a URL to request and the process whose CPU is counted. */
+export interface Target {
+  contender: string;
+  url: string;
+  pid: number;
+}
+
+/**
+ * Runs wrk against each target, `rounds` times, rotating the order every round so that no
+ * contender always runs first (page cache, CPU frequency and neighbours drift over a run).
+ */
+export async function interleaved(
+  scenario: string,
+  targets: readonly Target[],
+  wrk: WrkOptions,
+  metric: 'req/s' | 'MB/s',
+  rounds: number,
+  log: (line: string) => void,
+): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[(i + round) % targets.length]!;
+      const cpuBefore = cpuSeconds(target.pid);
+      const result = await runWrk(target.url, wrk);
+      const serverCpuSeconds = cpuSeconds(target.pid) - cpuBefore;
+      const value =
+        metric === 'req/s' ? result.requests / result.seconds : result.bytes / result.seconds / 1e6;
+      samples.push({
+        scenario,
+        contender: target.contender,
+        round,
+        metric,
+        value,
+        serverCpuSeconds,
+        bytes: result.bytes,
+        requests: result.requests,
+        errors: result.errors,
+        generatorCpuShare: result.generatorCpuSeconds / result.seconds,
+        latencyP50Ms: result.latencyP50Ms,
+        latencyP99Ms: result.latencyP99Ms,
+      });
+      const errors = result.errors ? `  ${result.errors} ERRORS` : '';
+      log(
+        `  ${scenario} · ${target.contender} · round ${round + 1}: ${format(value, metric)}${errors}`,
+      );
+    }
+  }
+  return samples;
+}
+
+export function format(value: number, metric: Metric): string {
+  if (metric === 'req/s') return `${Math.round(value).toLocaleString('en-US')} req/s`;
+  if (metric === 'MB/s') return `${(value / 1000).toFixed(2)} GB/s`;
+  return `${value.toFixed(1)} MiB`;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}

@@ -1,0 +1,234 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { format, median, type Metric, type Sample } from './measure.ts';
+import { renderChart } from './chart.ts';
+
+export interface RunOptions {
+  quick: boolean;
+  rounds: number;
+  seconds: number;
+  slowClientSeconds: number;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  nginx: string;
+  wrk: string;
+}
+
+/** One row of the results table: a contender's median in a scenario, and its ratio. */
+export interface Row {
+  scenario: string;
+  contender: string;
+  metric: Metric;
+  median: number;
+  /** The median over the scenario's first contender's (koa-downloadview, or nginx in s4). */
+  ratio: number;
+  /** Median server CPU seconds per GiB sent (wrk scenarios). */
+  serverCpuPerGiB?: number;
+  /** Median share of a core wrk used. */
+  generatorCpuShare?: number;
+  errors: number;
+}
+
+/** A target from the issue, judged from this run's figures. */
+export interface TargetResult {
+  scenario: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export async function describeMachine(): Promise<Machine> {
+  const version = (command: string, args: string[]) => {
+    try {
+      const out = execFileSync(command, args, { encoding: 'utf8', stdio: 'pipe' });
+      return out.trim().split('\n')[0]!;
+    } catch (err) {
+      // nginx and wrk print their versions on stderr, and wrk exits 1 for -v.
+      const { stderr, stdout } = err as { stderr?: string; stdout?: string };
+      return `${stdout ?? ''}${stderr ?? ''}`.trim().split('\n')[0] ?? 'unknown';
+    }
+  };
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    nginx: version('nginx', ['-v']),
+    wrk: version('wrk', ['-v']),
+  };
+}
+
+export function summarise(samples: readonly Sample[]): Row[] {
+  const rows: Row[] = [];
+  const scenarios = [...new Set(samples.map((s) => s.scenario))];
+  for (const scenario of scenarios) {
+    const inScenario = samples.filter((s) => s.scenario === scenario);
+    const contenders = [...new Set(inScenario.map((s) => s.contender))];
+    let reference: number | undefined;
+    for (const contender of contenders) {
+      const own = inScenario.filter((s) => s.contender === contender);
+      const value = median(own.map((s) => s.value));
+      reference ??= value;
+      const gib = own.map((s) => s.bytes / 2 ** 30);
+      rows.push({
+        scenario,
+        contender,
+        metric: own[0]!.metric,
+        median: value,
+        ratio: value / reference,
+        serverCpuPerGiB:
+          own[0]!.requests === undefined
+            ? undefined
+            : median(own.map((s, i) => s.serverCpuSeconds / gib[i]!)),
+        generatorCpuShare:
+          own[0]!.generatorCpuShare === undefined
+            ? undefined
+            : median(own.map((s) => s.generatorCpuShare!)),
+        errors: own.reduce((sum, s) => sum + (s.errors ?? 0), 0),
+      });
+    }
+  }
+  return rows;
+}
+
+/** The issue's targets, each judged from the medians of this run. */
+export function judgeTargets(rows: readonly Row[]): TargetResult[] {
+  const get = (scenario: string, contender: string) =>
+    rows.find((r) => r.scenario === scenario && r.contender === contender)?.median;
+  const results: TargetResult[] = [];
+  const ratio = (
+    scenario: string,
+    target: string,
+    a: [string, string],
+    b: [string, string],
+    min: number,
+  ) => {
+    const x = get(...a);
+    const y = get(...b);
+    if (x === undefined || y === undefined) return;
+    results.push({
+      scenario,
+      target,
+      measured: `${(x / y).toFixed(2)}×`,
+      met: x / y >= min,
+    });
+  };
+  const s1 = 's1 small file';
+  const ours = 'koa-downloadview';
+  ratio(s1, '≥ 1.5× @fastify/send', [s1, ours], [s1, '@fastify/send'], 1.5);
+  ratio(s1, '≥ 2× koa-send', [s1, ours], [s1, 'koa-send'], 2);
+  const s2 = 's2 large file';
+  ratio(s2, '≥ 1.0× koa-send', [s2, ours], [s2, 'koa-send'], 1.0);
+  ratio(s2, '≥ 0.7× nginx direct', [s2, ours], [s2, 'nginx direct'], 0.7);
+  const s3 = 's3 tail range';
+  // Per-request cost is the inverse of req/s: tail cost / small cost = small rps / tail rps.
+  const small = get(s1, ours);
+  const tail = get(s3, ours);
+  if (small !== undefined && tail !== undefined) {
+    results.push({
+      scenario: s3,
+      target: "per-request cost ≤ 1.2× s1's",
+      measured: `${(small / tail).toFixed(2)}×`,
+      met: small / tail <= 1.2,
+    });
+  }
+  const large = 's4 offload large';
+  const smallOffload = 's4 offload small';
+  const offloaded = 'koa-downloadview + nginx X-Accel';
+  ratio(large, '≥ 0.9× nginx direct (large)', [large, offloaded], [large, 'nginx direct'], 0.9);
+  ratio(
+    smallOffload,
+    '≥ 0.9× minimal X-Accel handler (1 KiB)',
+    [smallOffload, offloaded],
+    [smallOffload, 'minimal X-Accel handler + nginx'],
+    0.9,
+  );
+  const cpu = (contender: string) =>
+    rows.find((r) => r.scenario === large && r.contender === contender)?.serverCpuPerGiB;
+  const cpuOffloaded = cpu(offloaded);
+  const cpuStreaming = cpu('koa-downloadview streaming');
+  if (cpuOffloaded !== undefined && cpuStreaming !== undefined) {
+    results.push({
+      scenario: large,
+      target: 'Koa CPU per GiB offloaded ≤ 5% of streaming',
+      measured: `${((cpuOffloaded / cpuStreaming) * 100).toFixed(2)}%`,
+      met: cpuOffloaded / cpuStreaming <= 0.05,
+    });
+  }
+  const rss = get('s5 slow clients', ours);
+  if (rss !== undefined) {
+    results.push({
+      scenario: 's5 slow clients',
+      target: 'RSS growth < 64 MiB',
+      measured: format(rss, 'MiB'),
+      met: rss < 64,
+    });
+  }
+  for (const scenario of ['s6 S3 small object', 's6 S3 large object']) {
+    ratio(
+      scenario,
+      '≥ 0.9× raw GetObject pipe',
+      [scenario, 'koa-downloadview S3Storage'],
+      [scenario, 'raw GetObject pipe'],
+      0.9,
+    );
+  }
+  return results;
+}
+
+export function renderTable(rows: readonly Row[]): string {
+  const header = ['scenario', 'contender', 'median', 'ratio', 'server CPU s/GiB', 'wrk CPU'];
+  const lines = rows.map((r) => [
+    r.scenario,
+    r.contender,
+    format(r.median, r.metric) + (r.errors ? ` (${r.errors} errors)` : ''),
+    `${r.ratio.toFixed(2)}×`,
+    r.serverCpuPerGiB === undefined ? '' : r.serverCpuPerGiB.toFixed(2),
+    r.generatorCpuShare === undefined ? '' : `${Math.round(r.generatorCpuShare * 100)}%`,
+  ]);
+  return markdownTable(header, lines);
+}
+
+export function renderTargets(targets: readonly TargetResult[]): string {
+  return markdownTable(
+    ['scenario', 'target', 'measured', 'met'],
+    targets.map((t) => [t.scenario, t.target, t.measured, t.met ? 'yes' : 'NO']),
+  );
+}
+
+function markdownTable(header: string[], lines: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [row(header), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
+}
+
+/** Prints the tables and writes results.json and results.svg into `outDir`. */
+export async function writeReport(
+  samples: readonly Sample[],
+  meta: RunOptions & { machine: Machine },
+  outDir: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const rows = summarise(samples);
+  const targets = judgeTargets(rows);
+  log('');
+  log(renderTable(rows));
+  log('');
+  log(renderTargets(targets));
+  const errors = rows.reduce((sum, r) => sum + r.errors, 0);
+  if (errors > 0) log(`\n${errors} failed requests: see the rows marked with errors.`);
+  await mkdir(outDir, { recursive: true });
+  const report = { date: new Date().toISOString(), ...meta, rows, targets, samples };
+  await writeFile(join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(outDir, 'results.svg'), renderChart(rows));
+  log(`\nwrote ${join(outDir, 'results.json')} and results.svg`);
+}

@@ -1,0 +1,247 @@
+/**
+ * `npm run bench`: koa-downloadview against its peers and against nginx, scenario by scenario,
+ * the contenders interleaved within one run. `npm run bench -- --quick` is the smoke version CI
+ * runs (small files, one short round): it proves the benchmark works and asserts nothing.
+ *
+ * Options: --quick, --rounds N, --seconds S, --only s1,s2,…,chunk, --out DIR.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startS3Server } from '../test/support/s3-server.ts';
+import { prepareFixtures, type Fixtures } from './lib/fixtures.ts';
+import { interleaved, type Sample, type Target } from './lib/measure.ts';
+import { startKoa, startNginx, type BenchServer } from './lib/processes.ts';
+import { cpuSeconds, rssBytes, sampleRss } from './lib/proc.ts';
+import { slowClients } from './lib/slow-clients.ts';
+import { describeMachine, writeReport, type RunOptions } from './lib/report.ts';
+import { runWrk } from './lib/wrk.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+
+const quick = args.quick ?? false;
+const options: RunOptions = {
+  quick,
+  rounds: Number(args.rounds ?? (quick ? 1 : 3)),
+  seconds: Number(args.seconds ?? (quick ? 1 : 5)),
+  slowClientSeconds: quick ? 2 : 20,
+};
+const only = new Set((args.only ?? 's1,s2,s3,s4,s5,s6').split(','));
+const log = (line: string) => console.log(line);
+const MiB = 1024 * 1024;
+
+const fixtures = await prepareFixtures(quick);
+log(`files in ${fixtures.dir}; ${options.rounds} round(s) of ${options.seconds} s per contender`);
+const samples: Sample[] = [];
+const cleanup: BenchServer[] = [];
+
+try {
+  if (only.has('s1') || only.has('s2') || only.has('s3') || only.has('s4')) {
+    samples.push(...(await fileScenarios(fixtures)));
+  }
+  if (only.has('s5')) samples.push(...(await slowClientScenario(fixtures)));
+  if (only.has('s6')) samples.push(...(await s3Scenario(fixtures)));
+  if (only.has('chunk')) samples.push(...(await chunkSizeScenario(fixtures)));
+} finally {
+  await Promise.all(cleanup.map((server) => server.stop()));
+}
+
+// A quick run writes its files beside its fixtures, so CI checks the writing too without
+// replacing the committed figures.
+const outDir =
+  args.out ?? (quick ? join(fixtures.dir, 'results') : join(import.meta.dirname, 'results'));
+await writeReport(samples, { ...options, machine: await describeMachine() }, outDir, log);
+
+async function started(server: Promise<BenchServer>): Promise<BenchServer> {
+  const running = await server;
+  cleanup.push(running);
+  return running;
+}
+
+/** Scenarios 1–4: the same files, from Koa contenders and nginx started once for all four. */
+async function fileScenarios(files: Fixtures): Promise<Sample[]> {
+  const dir = files.dir;
+  const [ours, koaSend, fastifySend, offloading, minimal] = await Promise.all(
+    (
+      [
+        'koa-downloadview',
+        'koa-send',
+        '@fastify/send',
+        'koa-downloadview+nginx',
+        'minimal-x-accel',
+      ] as const
+    ).map((contender) => started(startKoa(contender, dir))),
+  );
+  const nginx = await startNginx(dir, [offloading!, minimal!]);
+  cleanup.push({ url: '', pid: 0, stop: nginx.stop });
+  const target = (contender: string, server: BenchServer, name: string, pid = server.pid) => ({
+    contender,
+    url: `${server.url}/files/${name}`,
+    pid,
+  });
+  const peers = (name: string): Target[] => [
+    target('koa-downloadview', ours!, name),
+    target('koa-send', koaSend!, name),
+    target('@fastify/send', fastifySend!, name),
+    target('nginx direct', nginx.direct, name),
+  ];
+  const run = async (
+    scenario: string,
+    targets: Target[],
+    connections: number,
+    metric: 'req/s' | 'MB/s',
+    headers?: Record<string, string>,
+  ) => {
+    log(`${scenario}`);
+    if (!quick) {
+      // Warm-up, discarded: JIT, page cache, connection pools.
+      for (const t of targets) await runWrk(t.url, { connections, seconds: 1, headers });
+    }
+    return interleaved(
+      scenario,
+      targets,
+      { connections, seconds: options.seconds, headers },
+      metric,
+      options.rounds,
+      log,
+    );
+  };
+
+  const results: Sample[] = [];
+  if (only.has('s1')) {
+    results.push(...(await run('s1 small file', peers(files.small.name), 64, 'req/s')));
+  }
+  if (only.has('s2')) {
+    results.push(...(await run('s2 large file', peers(files.large.name), 4, 'MB/s')));
+  }
+  if (only.has('s3')) {
+    // koa-send ignores Range and would send the whole file: not a contender here.
+    const tail = peers(files.huge.name).filter((t) => t.contender !== 'koa-send');
+    results.push(...(await run('s3 tail range', tail, 64, 'req/s', { Range: 'bytes=-1024' })));
+  }
+  if (only.has('s4')) {
+    // The Koa process's CPU is what offload saves: counted for the Koa app, not for nginx.
+    const offload = (name: string): Target[] => [
+      target('nginx direct', nginx.direct, name),
+      target('koa-downloadview + nginx X-Accel', nginx.proxies[0]!, name, offloading!.pid),
+      target('minimal X-Accel handler + nginx', nginx.proxies[1]!, name, minimal!.pid),
+      target('koa-downloadview streaming', ours!, name),
+    ];
+    results.push(...(await run('s4 offload small', offload(files.small.name), 64, 'req/s')));
+    results.push(...(await run('s4 offload large', offload(files.large.name), 4, 'MB/s')));
+  }
+  return results;
+}
+
+/** Scenario 5: the Koa process's RSS while slow clients download a large file. */
+async function slowClientScenario(files: Fixtures): Promise<Sample[]> {
+  log('s5 slow clients');
+  const clients = 64;
+  const bytesPerSecond = MiB;
+  const results: Sample[] = [];
+  for (const contender of ['koa-downloadview', 'koa-send', '@fastify/send'] as const) {
+    const server = await startKoa(contender, files.dir);
+    try {
+      // Idle means warmed up: one request through the whole path first.
+      await fetch(`${server.url}/files/${files.small.name}`).then((res) => res.arrayBuffer());
+      const idle = rssBytes(server.pid);
+      const cpuBefore = cpuSeconds(server.pid);
+      const sampler = sampleRss(server.pid);
+      const received = await slowClients(`${server.url}/files/${files.huge.name}`, {
+        clients,
+        bytesPerSecond,
+        seconds: options.slowClientSeconds,
+      });
+      const peak = sampler.stop();
+      const value = (peak - idle) / MiB;
+      results.push({
+        scenario: 's5 slow clients',
+        contender,
+        round: 0,
+        metric: 'MiB',
+        value,
+        serverCpuSeconds: cpuSeconds(server.pid) - cpuBefore,
+        bytes: received,
+      });
+      log(
+        `  s5 · ${contender}: RSS +${value.toFixed(1)} MiB over idle ${(idle / MiB).toFixed(0)} MiB,` +
+          ` ${(received / MiB).toFixed(0)} MiB sent to ${clients} clients`,
+      );
+    } finally {
+      await server.stop();
+    }
+  }
+  return results;
+}
+
+/** Scenario 6: S3Storage's overhead over piping the SDK's GetObject body, on s3rver. */
+async function s3Scenario(files: Fixtures): Promise<Sample[]> {
+  log('s6 S3');
+  const s3 = await startS3Server('bench');
+  try {
+    const client = s3.client();
+    for (const file of [files.small, files.large]) {
+      const body = await readFile(join(files.dir, file.name));
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: file.name, Body: body }));
+    }
+    client.destroy();
+    const args = [s3.endpoint, s3.bucket];
+    const ours = await started(startKoa('koa-downloadview s3', files.dir, args));
+    const raw = await started(startKoa('raw GetObject pipe', files.dir, args));
+    const targets = (name: string): Target[] => [
+      { contender: 'koa-downloadview S3Storage', url: `${ours.url}/files/${name}`, pid: ours.pid },
+      { contender: 'raw GetObject pipe', url: `${raw.url}/files/${name}`, pid: raw.pid },
+    ];
+    const run = (scenario: string, name: string, connections: number, metric: 'req/s' | 'MB/s') =>
+      interleaved(
+        scenario,
+        targets(name),
+        { connections, seconds: options.seconds },
+        metric,
+        options.rounds,
+        log,
+      );
+    return [
+      ...(await run('s6 S3 small object', files.small.name, 16, 'req/s')),
+      ...(await run('s6 S3 large object', files.large.name, 4, 'MB/s')),
+    ];
+  } finally {
+    await s3.stop();
+  }
+}
+
+/**
+ * The filesystem read chunk size, measured: the large file through koa-downloadview with each
+ * candidate size (`--only chunk`). FILESYSTEM_READ_CHUNK_SIZE is set from this.
+ */
+async function chunkSizeScenario(files: Fixtures): Promise<Sample[]> {
+  log('chunk size');
+  const targets: Target[] = [];
+  for (const kib of [16, 64, 256, 1024]) {
+    const server = await started(
+      startKoa('koa-downloadview', files.dir, [], { BENCH_READ_CHUNK_SIZE: String(kib * 1024) }),
+    );
+    targets.push({
+      contender: `${kib} KiB chunks`,
+      url: `${server.url}/files/${files.large.name}`,
+      pid: server.pid,
+    });
+  }
+  return interleaved(
+    'chunk size (large file)',
+    targets,
+    { connections: 4, seconds: options.seconds },
+    'MB/s',
+    options.rounds,
+    log,
+  );
+}

@@ -1,0 +1,104 @@
+/**
+ * One benchmark contender: a Koa app in its own process, so the benchmark can read its CPU time
+ * and memory from /proc. Usage:
+ *
+ *   node --import tsx bench/servers/koa-app.ts <contender> <files-dir> [s3-endpoint s3-bucket]
+ *
+ * Every contender answers `GET /files/<name>` in the same app shape (one router route, no
+ * other middleware) and prints `listening <port>` once bound.
+ */
+import Router from '@koa/router';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import send from '@fastify/send';
+import Koa from 'koa';
+import koaSend from 'koa-send';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { downloadview, storageDownload } from '../../src/index.ts';
+import { FileSystemStorage } from '../../storages/filesystem.ts';
+import { S3Storage } from '../../storages/s3.ts';
+import { s3Client } from '../../test/support/s3-server.ts';
+
+/** The contenders this process can be, named as the benchmark reports them. */
+export const KOA_CONTENDERS = [
+  'koa-downloadview',
+  'koa-send',
+  '@fastify/send',
+  'koa-downloadview+nginx',
+  'minimal-x-accel',
+  'koa-downloadview s3',
+  'raw GetObject pipe',
+] as const;
+export type KoaContender = (typeof KOA_CONTENDERS)[number];
+
+function route(contender: KoaContender, filesDir: string, s3?: [string, string]): Koa.Middleware {
+  const name = (ctx: Koa.Context) => String(ctx.params['path']);
+  switch (contender) {
+    case 'koa-downloadview': {
+      // Set only by the chunk-size scenario; otherwise the library's default.
+      const readChunkSize = Number(process.env['BENCH_READ_CHUNK_SIZE']) || undefined;
+      const storage = new FileSystemStorage({ location: filesDir, readChunkSize });
+      return storageDownload({ storage });
+    }
+    case 'koa-downloadview+nginx':
+      return storageDownload({
+        storage: new FileSystemStorage({ location: filesDir, baseUrl: '/files/' }),
+      });
+    case 'koa-send':
+      return (ctx) => koaSend(ctx, name(ctx), { root: filesDir }).then(() => undefined);
+    case '@fastify/send':
+      return async (ctx) => {
+        const { statusCode, headers, stream } = await send(ctx.req, `/${name(ctx)}`, {
+          root: filesDir,
+        });
+        ctx.status = statusCode;
+        ctx.body = stream;
+        ctx.set(headers);
+      };
+    case 'minimal-x-accel':
+      // The least a hand-written Koa handler can do to offload: no stat, no checks.
+      return (ctx) => {
+        ctx.set('X-Accel-Redirect', `/protected/${name(ctx)}`);
+        ctx.body = '';
+      };
+    case 'koa-downloadview s3': {
+      const [endpoint, bucket] = s3!;
+      return storageDownload({ storage: new S3Storage({ client: s3Client(endpoint), bucket }) });
+    }
+    case 'raw GetObject pipe': {
+      const [endpoint, bucket] = s3!;
+      const client = s3Client(endpoint);
+      return async (ctx) => {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: name(ctx) }));
+        ctx.set('Content-Length', String(object.ContentLength));
+        ctx.type = object.ContentType ?? 'application/octet-stream';
+        ctx.body = object.Body as Readable;
+      };
+    }
+  }
+}
+
+const [contender, filesDir, ...s3] = process.argv.slice(2) as [KoaContender, string, ...string[]];
+if (!KOA_CONTENDERS.includes(contender) || !filesDir) {
+  console.error(`usage: koa-app.ts <${KOA_CONTENDERS.join('|')}> <files-dir> [endpoint bucket]`);
+  process.exit(2);
+}
+const app = new Koa();
+// wrk and the slow clients hang up mid-response by design; Koa would log each as an error.
+app.silent = true;
+const router = new Router();
+if (contender === 'koa-downloadview+nginx') {
+  app.use(
+    downloadview({
+      backend: 'nginx',
+      rules: [{ sourceUrl: '/files/', destinationUrl: '/protected/' }],
+    }),
+  );
+} else if (contender.startsWith('koa-downloadview')) {
+  app.use(downloadview());
+}
+router.get('/files/*path', route(contender, filesDir, s3 as [string, string]));
+app.use(router.routes());
+const server = app.listen(0, '127.0.0.1', () => {
+  console.log(`listening ${(server.address() as AddressInfo).port}`);
+});
