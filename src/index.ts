@@ -7,7 +7,14 @@ export {
 export * from './files/index.ts';
 export * from './views.ts';
 export * from './errors.ts';
-export type { ByteRange, OpenOptions, Storage, StorageContent, StorageStat } from './storage.ts';
+export type {
+  ByteRange,
+  OpenedFile,
+  OpenOptions,
+  Storage,
+  StorageContent,
+  StorageStat,
+} from './storage.ts';
 export type { Backend } from './backends/backend.ts';
 export { streaming, type StreamingOptions } from './backends/stream.ts';
 export type { EtagMode } from './backends/validators.ts';

@@ -28,6 +28,25 @@ export interface StorageStat {
   readonly contentType?: string;
 }
 
+/**
+ * A file opened once for reading: its metadata and its bytes come from the same open file, so
+ * they describe one version even if the name is replaced meanwhile. It is consumed once:
+ * `read()` or `stream()` hands the bytes over and releases the file when done; `close()`
+ * releases a file that is not read.
+ */
+export interface OpenedFile {
+  readonly stat: StorageStat;
+  /**
+   * The whole file or one inclusive range, in memory: for small bodies only, where one read
+   * and one write beat a stream. Rejects with `StorageChangedError` if the file shrank.
+   */
+  read(range?: ByteRange): Promise<Buffer>;
+  /** A stream of the whole file or one inclusive range; destroying it releases the file. */
+  stream(range?: ByteRange): Readable;
+  /** Releases the file without reading it. Safe to call again, and after read or stream. */
+  close(): void;
+}
+
 /** Content that `Storage.save()` accepts. */
 export type StorageContent =
   | string
@@ -63,6 +82,13 @@ export interface Storage {
    * out. Destroying the stream releases every resource it holds.
    */
   open(name: string, range?: ByteRange, options?: OpenOptions): Promise<Readable>;
+  /**
+   * Optional: metadata and bytes from one lookup. The streaming backend prefers it to `stat()`
+   * then `open()` for GET requests where a driver offers it: on a filesystem it saves a path
+   * resolution, a stat and, for small files, the stream (docs/performance.md has the figures).
+   * Rejects as `open()` does.
+   */
+  openFile?(name: string): Promise<OpenedFile>;
   /** Whether `name` exists. Rejects only for invalid names or an unavailable service. */
   exists(name: string): Promise<boolean>;
   /** Stores `content` under `name`, replacing any previous file. */

@@ -1,9 +1,10 @@
-import { constants } from 'node:fs';
+import { constants, existsSync, open as openCallback, readlinkSync } from 'node:fs';
 import { mkdir, open, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import {
   StorageError,
   StorageInvalidNameError,
@@ -11,9 +12,17 @@ import {
   StorageUnavailableError,
   StorageUnsupportedError,
 } from '../src/errors.ts';
+import { DRIVER, fail } from './filesystem-errors.ts';
+import { FileSystemOpenedFile, release, statDescriptor } from './filesystem-file.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { contentStream } from '../src/storage-content.ts';
-import type { ByteRange, Storage, StorageContent, StorageStat } from '../src/storage.ts';
+import type {
+  ByteRange,
+  OpenedFile,
+  Storage,
+  StorageContent,
+  StorageStat,
+} from '../src/storage.ts';
 
 /**
  * Bytes read per chunk. Node's generic stream default (16 KiB on Node 20) halves throughput on
@@ -21,8 +30,6 @@ import type { ByteRange, Storage, StorageContent, StorageStat } from '../src/sto
  * (`npm run bench`) is where this figure is checked.
  */
 export const FILESYSTEM_READ_CHUNK_SIZE = 64 * 1024;
-
-const DRIVER = 'filesystem';
 
 /** Options of `FileSystemStorage`. */
 export interface FileSystemStorageOptions {
@@ -33,6 +40,20 @@ export interface FileSystemStorageOptions {
   /** Bytes read per chunk when streaming. Default `FILESYSTEM_READ_CHUNK_SIZE`. */
   readChunkSize?: number;
 }
+
+/**
+ * O_NOFOLLOW: a last component that is a link is resolved and confined first (or, after
+ * resolution, was swapped in since and is refused). O_NONBLOCK: a FIFO planted under the root
+ * must not hang the open; it has no effect on regular files.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Where Linux lists a process's descriptors as links to what they opened. */
+const PROC_FD =
+  process.platform === 'linux' && existsSync('/proc/self/fd') ? '/proc/self/fd' : undefined;
+
+/** `open(2)` to a plain descriptor: lighter than a FileHandle, which the hot path does not need. */
+const openDescriptor = promisify(openCallback);
 
 /**
  * Files in a local directory. Names are normalised first, then confined again here: the real
@@ -73,22 +94,48 @@ export class FileSystemStorage implements Storage {
   }
 
   async open(name: string, range?: ByteRange): Promise<Readable> {
-    const real = await this.#resolve(name);
-    // O_NOFOLLOW: the real path has no link left in it; one swapped in since is refused.
-    const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW).catch(
-      (err: unknown) => fail(err, name),
-    );
+    return (await this.openFile(name)).stream(range);
+  }
+
+  async openFile(name: string): Promise<OpenedFile> {
+    const fd = (await this.#openConfined(name)) ?? (await this.#openResolved(name));
+    const stat = statDescriptor(fd, name);
+    if (!stat) {
+      release(fd);
+      throw new StorageNotFoundError(DRIVER, name);
+    }
+    return new FileSystemOpenedFile(fd, stat, name, this.readChunkSize);
+  }
+
+  /**
+   * Opens first, then confines the file the kernel actually opened, by the path Linux reports
+   * for the descriptor: no separate path resolution (a thread-pool round trip and a lstat per
+   * directory), and no window between check and open. `undefined` where that cannot be done
+   * (no /proc, or a symbolic link as the last component): the caller resolves first instead.
+   */
+  async #openConfined(name: string): Promise<number | undefined> {
+    if (!PROC_FD) return undefined;
+    const candidate = join(this.location, normalizeName(name, DRIVER));
+    let fd: number;
     try {
-      if (!(await handle.stat()).isFile()) throw new StorageNotFoundError(DRIVER, name);
+      fd = await openDescriptor(candidate, OPEN_FLAGS);
     } catch (err) {
-      await handle.close();
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
+      fail(err, name);
+    }
+    try {
+      await this.#confine(readlinkSync(`${PROC_FD}/${fd}`), name);
+    } catch (err) {
+      release(fd);
       throw err instanceof StorageError ? err : fail(err, name);
     }
-    return handle.createReadStream({
-      start: range?.start,
-      end: range?.end,
-      highWaterMark: this.readChunkSize,
-    });
+    return fd;
+  }
+
+  /** Resolves the real path (symbolic links followed), confines it, then opens it. */
+  async #openResolved(name: string): Promise<number> {
+    const real = await this.#resolve(name);
+    return openDescriptor(real, OPEN_FLAGS).catch((err: unknown) => fail(err, name));
   }
 
   async exists(name: string): Promise<boolean> {
@@ -156,22 +203,4 @@ export class FileSystemStorage implements Storage {
       throw new StorageInvalidNameError(DRIVER, name, 'resolves outside the storage location');
     }
   }
-}
-
-/** Maps a filesystem error to the storage error a caller can act on; the original is `cause`. */
-function fail(err: unknown, name: string): never {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
-    throw new StorageNotFoundError(DRIVER, name, { cause: err });
-  }
-  if (code === 'ELOOP')
-    throw new StorageInvalidNameError(DRIVER, name, 'symbolic link loop', { cause: err });
-  // Permission and I/O failures are the server's problem, not the client's: 503, logged.
-  throw new StorageUnavailableError(
-    DRIVER,
-    `cannot access ${JSON.stringify(name)}: ${code ?? 'error'}`,
-    {
-      cause: err,
-    },
-  );
 }

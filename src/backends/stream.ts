@@ -5,7 +5,8 @@ import { StorageChangedError } from '../errors.ts';
 import { DEFAULT_MAX_RANGES } from '../http/range.ts';
 import { multipartBody } from '../http/multipart.ts';
 import { toConditionalHeaders } from '../http/preconditions.ts';
-import type { ByteRange } from '../storage.ts';
+import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
+import type { ByteRange, OpenedFile } from '../storage.ts';
 import type { Backend } from './backend.ts';
 import { planStream, type RequestFacts, type StreamPlan } from './stream-plan.ts';
 import { guardStreamErrors } from './stream-guard.ts';
@@ -13,6 +14,13 @@ import { gatherFacts, type EtagMode } from './validators.ts';
 
 /** A file that keeps changing under the reader gets a 503 after this many plans. */
 const PLAN_ATTEMPTS = 3;
+
+/**
+ * Bodies up to this size are read into one Buffer and written at once, where the source
+ * allows (`OpenedFile.read`): no stream, no pipeline, one read. Memory per request stays the
+ * size of one stream chunk. Small files were 3× slower as streams (docs/performance.md).
+ */
+const IN_MEMORY_BODY_LIMIT = 64 * 1024;
 
 /** Options of the streaming backend. */
 export interface StreamingOptions {
@@ -36,13 +44,17 @@ export function streaming(options: StreamingOptions = {}): Backend {
     name: 'stream',
     async deliver(ctx, file) {
       for (let attempt = 1; ; attempt++) {
-        const stat = await file.stat();
-        const facts = await gatherFacts(file, stat, etag);
-        const plan = planStream(requestFacts(ctx), facts, { maxRanges });
+        // HEAD never opens the file; GET opens it first where the source can give metadata
+        // and bytes from one lookup.
+        const opened = ctx.method === 'HEAD' ? undefined : await file.openFile();
         try {
-          await applyPlan(ctx, plan, (range) => file.open(range, { ifMatch: stat.etag }));
+          const stat = opened?.stat ?? (await file.stat());
+          const facts = await gatherFacts(file, stat, etag);
+          const plan = planStream(requestFacts(ctx), facts, { maxRanges });
+          await applyPlan(ctx, plan, bodySource(file, stat, opened));
           return true;
         } catch (err) {
+          opened?.close();
           // The file changed between its metadata and its bytes (S3 answered 412 to the pinned
           // read): plan again from the new metadata, so If-Range and the validators see it.
           if (!(err instanceof StorageChangedError) || attempt >= PLAN_ATTEMPTS) throw err;
@@ -57,29 +69,57 @@ function requestFacts(ctx: Context): RequestFacts {
   return { method: ctx.method, range: get('Range'), conditions: toConditionalHeaders(get) };
 }
 
-type OpenRange = (range?: ByteRange) => Promise<Readable>;
+/** Where the planned body comes from: the opened file, else reads pinned to the stat's ETag. */
+interface BodySource {
+  /** The whole file or one range: a Buffer when small and the source allows, else a stream. */
+  one(range?: ByteRange): Promise<Readable | Buffer>;
+  /** One stream per range, for multipart bodies. */
+  open(range: ByteRange): Promise<Readable>;
+  /** Called when the plan needs no body, or several ranges. */
+  release(): void;
+}
 
-async function applyPlan(ctx: Context, plan: StreamPlan, open: OpenRange): Promise<void> {
+function bodySource(file: DownloadFile, stat: DownloadFileStat, opened?: OpenedFile): BodySource {
+  const open = (range?: ByteRange) => file.open(range, { ifMatch: stat.etag });
+  if (!opened) return { one: open, open, release: () => undefined };
+  return {
+    one: async (range) => {
+      const length = range ? range.end - range.start + 1 : (stat.size ?? Infinity);
+      return length <= IN_MEMORY_BODY_LIMIT ? opened.read(range) : opened.stream(range);
+    },
+    open,
+    release: () => opened.close(),
+  };
+}
+
+async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Promise<void> {
   if (!('body' in plan)) {
+    source.release();
     if (plan.status !== 304)
       throw createError(plan.status, { headers: stringHeaders(plan.headers) });
     ctx.status = 304;
     ctx.body = null;
   } else {
     // HEAD never opens the file; the placeholder lets Koa keep the 200 and Content-Length.
-    const body = ctx.method === 'HEAD' ? Readable.from([]) : await openBody(open, plan.body);
+    const body = ctx.method === 'HEAD' ? Readable.from([]) : await openBody(source, plan.body);
     ctx.status = plan.status;
-    guardStreamErrors(ctx, body);
+    if (!Buffer.isBuffer(body)) guardStreamErrors(ctx, body);
     ctx.body = body;
   }
   // After the body: Koa's body setter drops Content-Length and guesses a Content-Type.
   ctx.set(stringHeaders(plan.headers));
 }
 
-function openBody(open: OpenRange, body: Extract<StreamPlan, { body: unknown }>['body']) {
-  if (body === 'whole') return open();
-  if ('parts' in body) return multipartBody(body, open);
-  return open(body);
+async function openBody(
+  source: BodySource,
+  body: Extract<StreamPlan, { body: unknown }>['body'],
+): Promise<Readable | Buffer> {
+  if (body === 'whole') return source.one();
+  if ('parts' in body) {
+    source.release();
+    return multipartBody(body, source.open);
+  }
+  return source.one(body);
 }
 
 function stringHeaders(headers: Record<string, string | number>): Record<string, string> {

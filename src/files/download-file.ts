@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { posix } from 'node:path';
 import mime from 'mime-types';
-import type { ByteRange, OpenOptions } from '../storage.ts';
+import type { ByteRange, OpenedFile, OpenOptions } from '../storage.ts';
 
 /** Presentation options shared by every kind of download. */
 export interface DownloadFileOptions {
@@ -57,6 +57,14 @@ export abstract class DownloadFile {
    * pins the read to the version `stat()` described, where the source can (see `OpenOptions`).
    */
   abstract open(range?: ByteRange, options?: OpenOptions): Promise<Readable>;
+
+  /**
+   * Metadata and bytes from one lookup, where the source offers it (`Storage.openFile`);
+   * `undefined` otherwise, and the streaming backend then uses `stat()` and `open()`.
+   */
+  async openFile(): Promise<OpenedFile | undefined> {
+    return undefined;
+  }
 
   /** The absolute local path, for X-Sendfile style offload; `undefined` when there is none. */
   async localPath(): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StorageUnsupportedError } from '../errors.ts';
-import type { ByteRange, OpenOptions, Storage } from '../storage.ts';
+import type { ByteRange, OpenedFile, OpenOptions, Storage } from '../storage.ts';
 import { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
 
 /**
@@ -29,6 +29,10 @@ export class StorageFile extends DownloadFile {
 
   override open(range?: ByteRange, options?: OpenOptions): Promise<Readable> {
     return this.storage.open(this.name, range, options);
+  }
+
+  override async openFile(): Promise<OpenedFile | undefined> {
+    return this.storage.openFile?.(this.name);
   }
 
   override localPath(): Promise<string | undefined> {

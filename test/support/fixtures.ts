@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ByteRange, Storage } from '../../src/storage.ts';
+import type { ByteRange, OpenedFile, Storage } from '../../src/storage.ts';
 
 /** 37 bytes whose every offset is recognisable in a failing assertion. */
 export const HELLO = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz\n');
@@ -25,7 +25,11 @@ export function randomFile(size: number): Buffer {
   return randomBytes(size);
 }
 
-/** A storage wrapper that counts `open()` calls and the streams still open. */
+/**
+ * A storage wrapper that counts `open()` and `openFile()` calls, and the streams and opened
+ * files not yet released. It offers `openFile` only where the wrapped storage does, so the
+ * streaming backend takes the same path through it as through the storage itself.
+ */
 export interface CountingStorage extends Storage {
   readonly opens: number;
   readonly liveStreams: number;
@@ -39,8 +43,36 @@ export function countingStorage(inner: Storage): CountingStorage {
     stream.once('close', () => live--);
     return stream;
   };
+  const trackOpened = (file: OpenedFile): OpenedFile => {
+    live++;
+    let released = false;
+    const release = () => {
+      if (!released) live--;
+      released = true;
+    };
+    return {
+      stat: file.stat,
+      read: (range) => file.read(range).finally(release),
+      stream: (range) => {
+        const stream = file.stream(range);
+        stream.once('close', release);
+        return stream;
+      },
+      close: () => {
+        file.close();
+        release();
+      },
+    };
+  };
+  const openFile = inner.openFile?.bind(inner);
   return {
     driver: inner.driver,
+    ...(openFile && {
+      openFile: async (name: string) => {
+        opens++;
+        return trackOpened(await openFile(name));
+      },
+    }),
     get opens() {
       return opens;
     },

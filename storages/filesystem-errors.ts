@@ -1,0 +1,24 @@
+import {
+  StorageInvalidNameError,
+  StorageNotFoundError,
+  StorageUnavailableError,
+} from '../src/errors.ts';
+
+/** The driver label of `FileSystemStorage` in errors. */
+export const DRIVER = 'filesystem';
+
+/** Maps a filesystem error to the storage error a caller can act on; the original is `cause`. */
+export function fail(err: unknown, name: string): never {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
+    throw new StorageNotFoundError(DRIVER, name, { cause: err });
+  }
+  if (code === 'ELOOP')
+    throw new StorageInvalidNameError(DRIVER, name, 'symbolic link loop', { cause: err });
+  // Permission and I/O failures are the server's problem, not the client's: 503, logged.
+  throw new StorageUnavailableError(
+    DRIVER,
+    `cannot access ${JSON.stringify(name)}: ${code ?? 'error'}`,
+    { cause: err },
+  );
+}
