@@ -14,10 +14,19 @@ import Koa from 'koa';
 import koaSend from 'koa-send';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { downloadview, storageDownload } from '../../src/index.ts';
-import { FileSystemStorage } from '../../storages/filesystem.ts';
-import { S3Storage } from '../../storages/s3.ts';
 import { s3Client } from '../../test/support/s3-server.ts';
+import type * as Library from '../../src/index.ts';
+import type * as FileSystemModule from '../../storages/filesystem.ts';
+import type * as S3Module from '../../storages/s3.ts';
+
+// The compiled package (`npm run build`, which `npm run bench` runs first), as an app runs it:
+// through the TypeScript loader every request paid about 12% more (16.4k vs 14.4k req/s).
+const dist = (path: string) => new URL(`../../dist/${path}`, import.meta.url).href;
+const { downloadview, storageDownload } = (await import(dist('src/index.js'))) as typeof Library;
+const { FileSystemStorage } = (await import(
+  dist('storages/filesystem.js')
+)) as typeof FileSystemModule;
+const { S3Storage } = (await import(dist('storages/s3.js'))) as typeof S3Module;
 
 /** The contenders this process can be, named as the benchmark reports them. */
 export const KOA_CONTENDERS = [

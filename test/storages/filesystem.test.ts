@@ -24,6 +24,9 @@ describe('FileSystemStorage', () => {
     ['no location', {}],
     ['an empty location', { location: '' }],
     ['an empty baseUrl', { location: '/tmp', baseUrl: '' }],
+    ['a zero readChunkSize', { location: '/tmp', readChunkSize: 0 }],
+    ['a fractional readChunkSize', { location: '/tmp', readChunkSize: 1.5 }],
+    ['a string readChunkSize', { location: '/tmp', readChunkSize: '65536' }],
   ];
   for (const [what, options] of invalid) {
     it(`throws a TypeError naming the option for ${what}`, () => {
@@ -33,6 +36,18 @@ describe('FileSystemStorage', () => {
       );
     });
   }
+
+  it('reads in chunks of readChunkSize bytes', async () => {
+    const tree = await tempTree({ 'big.bin': Buffer.alloc(100_000, 7) });
+    try {
+      const storage = new FileSystemStorage({ location: tree.dir, readChunkSize: 10_000 });
+      const sizes: number[] = [];
+      for await (const chunk of await storage.open('big.bin')) sizes.push(chunk.length);
+      expect(sizes).to.deep.equal(Array(10).fill(10_000));
+    } finally {
+      await tree.cleanup();
+    }
+  });
 
   it('builds URLs under baseUrl with or without a trailing slash', async () => {
     expect(
