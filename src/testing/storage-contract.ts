@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { STORAGE_ERROR_CODES, StorageError, StorageNotFoundError } from '../errors.ts';
 import { StorageFile } from '../files/storage-file.ts';
 import { downloadview } from '../middleware.ts';
-import type { Storage } from '../storage.ts';
+import type { OpenedFile, Storage } from '../storage.ts';
 
 /** What a contract factory may return: a storage, or one with its clean-up. */
 export type ContractStorage = Storage | { storage: Storage; cleanup?: () => Promise<void> | void };
@@ -37,7 +37,8 @@ const HOSTILE_NAMES = ['../x', '/etc/passwd', 'a\\..\\b', 'a\0b', 'a/../../b', '
  * The mocha suite every storage driver passes: the built-in ones and yours. `factory` receives
  * the fixture files the storage must hold; optional capabilities (`path`, `url`, `save`,
  * `delete`) are tested when the storage offers them and must otherwise fail with
- * `ERR_STORAGE_UNSUPPORTED`. Errors are checked by class and `code`, never by message.
+ * `ERR_STORAGE_UNSUPPORTED`; `openFile` is tested when the storage has the method, and its
+ * tests are skipped otherwise. Errors are checked by class and `code`, never by message.
  *
  * @example
  * describeStorageContract('MyStorage', (fixtures) => new MyStorage({ files: fixtures }));
@@ -64,6 +65,7 @@ export function describeStorageContract(label: string, factory: ContractFactory)
     describeReads(context);
     describeErrors(context);
     describeOptional(context);
+    describeOpenFile(context);
     describeWrites(context);
     describeRoundTrip(context);
   });
@@ -182,6 +184,138 @@ function describeOptional(ctx: Context): void {
       return;
     }
     expect(url).to.contain('odd%20names/100%25%20%231%20%26%20co.txt');
+  });
+}
+
+/** Whether `call` fails: throws, rejects, or hands out a stream that errors instead of ending. */
+async function fails(call: () => unknown): Promise<boolean> {
+  let result: unknown;
+  try {
+    result = await call();
+  } catch {
+    return true;
+  }
+  if (!(result instanceof Readable)) return false;
+  try {
+    await bytesOf(result);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function describeOpenFile(ctx: Context): void {
+  describe('openFile (when implemented)', () => {
+    let opened: OpenedFile[] = [];
+    /** `storage.openFile(name)` as the driver answers it (the tests run only where it exists). */
+    const attempt = (name: string): Promise<OpenedFile> => {
+      const { storage } = ctx;
+      if (typeof storage.openFile !== 'function') throw new Error('openFile is not implemented');
+      return storage.openFile(name);
+    };
+    /** `storage.openFile(name)`, closed after the test whatever happens. */
+    const openFile = async (name: string): Promise<OpenedFile> => {
+      const file = await attempt(name);
+      opened.push(file);
+      return file;
+    };
+    beforeEach(function () {
+      opened = [];
+      if (typeof ctx.storage.openFile !== 'function') this.skip(); // an optional method
+    });
+    afterEach(() => {
+      for (const file of opened) file.close();
+    });
+
+    it('gives the same metadata as stat()', async () => {
+      for (const name of Object.keys(CONTRACT_FIXTURES)) {
+        const stat = await ctx.storage.stat(name);
+        const file = await openFile(name);
+        expect(file.stat.size, name).to.equal(stat.size);
+        expect(file.stat.modified, name).to.be.instanceOf(Date);
+        expect(file.stat.modified.getTime(), name).to.equal(stat.modified.getTime());
+        expect(file.stat.etag, name).to.equal(stat.etag);
+        expect(file.stat.contentType, name).to.equal(stat.contentType);
+        file.close();
+      }
+    });
+
+    for (const name of Object.keys(CONTRACT_FIXTURES)) {
+      it(`read() and stream() give ${JSON.stringify(name)} whole`, async () => {
+        const read = await (await openFile(name)).read();
+        expect(Buffer.isBuffer(read), 'read() resolves to a Buffer').to.equal(true);
+        expect(read.equals(fixture(name))).to.equal(true);
+        expect((await bytesOf((await openFile(name)).stream())).equals(fixture(name))).to.equal(
+          true,
+        );
+      });
+    }
+
+    const ranges: [string, (size: number) => { start: number; end: number }][] = [
+      ['the first byte', () => ({ start: 0, end: 0 })],
+      ['the last byte', (size) => ({ start: size - 1, end: size - 1 })],
+      ['a middle range', (size) => ({ start: 10, end: size - 10 })],
+      ['the whole file as a range', (size) => ({ start: 0, end: size - 1 })],
+    ];
+    for (const [what, make] of ranges) {
+      it(`read(range) and stream(range) give ${what}, byte for byte`, async () => {
+        const bytes = fixture('data/random.bin');
+        const range = make(bytes.length);
+        const expected = bytes.subarray(range.start, range.end + 1);
+        expect((await (await openFile('data/random.bin')).read(range)).equals(expected)).to.equal(
+          true,
+        );
+        const streamed = await bytesOf((await openFile('data/random.bin')).stream(range));
+        expect(streamed.equals(expected)).to.equal(true);
+      });
+    }
+
+    it('rejects a missing name with ERR_STORAGE_NOT_FOUND', async () => {
+      const err = await rejection(attempt('absent.txt'));
+      expect(err).to.be.instanceOf(StorageNotFoundError);
+      expect(err.code).to.equal(STORAGE_ERROR_CODES.notFound);
+    });
+
+    it('refuses hostile names with ERR_STORAGE_INVALID_NAME', async () => {
+      for (const name of HOSTILE_NAMES) {
+        const err = await rejection(attempt(name));
+        expect(err.code, JSON.stringify(name)).to.equal(STORAGE_ERROR_CODES.invalidName);
+      }
+    });
+
+    it('close() can be called again, and after read() or stream()', async () => {
+      const unread = await openFile('hello.txt');
+      unread.close();
+      unread.close();
+
+      const read = await openFile('hello.txt');
+      await read.read();
+      read.close();
+      read.close();
+
+      const streamed = await openFile('data/random.bin');
+      expect((await bytesOf(streamed.stream())).equals(fixture('data/random.bin'))).to.equal(true);
+      streamed.close();
+      streamed.close();
+    });
+
+    it('is consumed once: reading it again fails', async () => {
+      const read = await openFile('hello.txt');
+      await read.read();
+      expect(await fails(() => read.read()), 'read() after read()').to.equal(true);
+      expect(await fails(() => read.stream()), 'stream() after read()').to.equal(true);
+
+      const streamed = await openFile('hello.txt');
+      await bytesOf(streamed.stream());
+      expect(await fails(() => streamed.read()), 'read() after stream()').to.equal(true);
+      expect(await fails(() => streamed.stream()), 'stream() after stream()').to.equal(true);
+
+      const closed = await openFile('hello.txt');
+      closed.close();
+      expect(await fails(() => closed.read({ start: 0, end: 0 })), 'read() after close()').to.equal(
+        true,
+      );
+    });
   });
 }
 
