@@ -3,7 +3,8 @@
  * the contenders interleaved within one run. `npm run bench -- --quick` is the smoke version CI
  * runs (small files, one short round): it proves the benchmark works and asserts nothing.
  *
- * Options: --quick, --rounds N, --seconds S, --only s1,s2,…,chunk, --out DIR.
+ * Options: --quick, --rounds N, --seconds S, --slow-seconds S (scenario 5), --only s1,s2,…,chunk,
+ * --out DIR.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     only: { type: 'string' },
     out: { type: 'string' },
+    'slow-seconds': { type: 'string' },
   },
 });
 
@@ -33,7 +35,7 @@ const options: RunOptions = {
   quick,
   rounds: Number(args.rounds ?? (quick ? 1 : 3)),
   seconds: Number(args.seconds ?? (quick ? 1 : 5)),
-  slowClientSeconds: quick ? 2 : 20,
+  slowClientSeconds: Number(args['slow-seconds'] ?? (quick ? 2 : 20)),
 };
 const only = new Set((args.only ?? 's1,s2,s3,s4,s5,s6').split(','));
 const log = (line: string) => console.log(line);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -46,15 +46,10 @@ export interface TargetResult {
 }
 
 export async function describeMachine(): Promise<Machine> {
+  // nginx and wrk print their versions on stderr, and wrk exits 1 for -v.
   const version = (command: string, args: string[]) => {
-    try {
-      const out = execFileSync(command, args, { encoding: 'utf8', stdio: 'pipe' });
-      return out.trim().split('\n')[0]!;
-    } catch (err) {
-      // nginx and wrk print their versions on stderr, and wrk exits 1 for -v.
-      const { stderr, stdout } = err as { stderr?: string; stdout?: string };
-      return `${stdout ?? ''}${stderr ?? ''}`.trim().split('\n')[0] ?? 'unknown';
-    }
+    const { stdout, stderr } = spawnSync(command, args, { encoding: 'utf8' });
+    return `${stdout ?? ''}${stderr ?? ''}`.trim().split('\n')[0] || 'unknown';
   };
   return {
     cpu: cpus()[0]?.model ?? 'unknown',
