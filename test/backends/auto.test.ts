@@ -16,6 +16,7 @@ import { MemoryStorage } from '../../storages/memory.ts';
 import { tempTree } from '../support/fixtures.ts';
 import { request, type RawResponse } from '../support/http.ts';
 import { createApp, serve, type TestServer } from '../support/koa.ts';
+import { skipOrFail } from '../support/skip.ts';
 
 const CONTENT: Record<string, string> = {
   'a b.txt': 'alpha bytes',
@@ -343,7 +344,7 @@ describe("auto backend (configured by the proxy's request headers)", () => {
           try {
             dual = await serveOn('::', downloadview({ backend: 'auto', trustedProxies }), route);
           } catch {
-            return this.skip(); // no IPv6 on this host
+            return skipOrFail(this, 'this host cannot listen on IPv6 (::)');
           }
           try {
             peers.length = 0;
@@ -371,7 +372,7 @@ describe("auto backend (configured by the proxy's request headers)", () => {
             ),
           ];
         } catch {
-          return this.skip(); // no IPv6 loopback on this host
+          return skipOrFail(this, 'this host has no IPv6 loopback (::1)');
         }
         try {
           const headers = { 'X-Sendfile-Type': 'X-Sendfile' };

@@ -11,6 +11,7 @@ import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { HELLO, randomFile, tempTree } from '../support/fixtures.ts';
 import { parseMultipart, request } from '../support/http.ts';
 import { serve, type TestServer } from '../support/koa.ts';
+import { skipOrFail } from '../support/skip.ts';
 
 const LINUX = process.platform === 'linux';
 const LIMIT = 64 * 1024;
@@ -367,7 +368,7 @@ describe('streaming backend with FileSystemStorage.openFile', () => {
       try {
         await promisify(execFile)('mkfifo', [join(dir, 'pipe')]);
       } catch {
-        this.skip(); // no mkfifo binary on this system
+        skipOrFail(this, 'mkfifo is not installed');
       }
       const started = Date.now();
       const res = await get('/pipe');

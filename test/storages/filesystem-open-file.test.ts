@@ -17,6 +17,7 @@ import type { OpenedFile } from '../../src/storage.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { HELLO, randomFile, tempTree } from '../support/fixtures.ts';
 import { openDescriptorCount } from '../support/http.ts';
+import { skipOrFail } from '../support/skip.ts';
 
 const LINUX = process.platform === 'linux';
 const BIG = randomFile(300 * 1024);
@@ -207,7 +208,7 @@ describe('FileSystemStorage.openFile', () => {
       try {
         await promisify(execFile)('mkfifo', [join(root, 'pipe'), join(outside, 'pipe')]);
       } catch {
-        this.skip(); // no mkfifo binary on this system
+        skipOrFail(this, 'mkfifo is not installed');
       }
       await symlink(join(root, 'pipe'), join(root, 'link-to-pipe'));
       await symlink(join(outside, 'pipe'), join(root, 'out-pipe'));

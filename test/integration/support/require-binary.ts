@@ -1,3 +1,4 @@
+import { skipOrFail } from '../../support/skip.ts';
 import { findProxyBinary, type ProxyKind } from './proxies.ts';
 
 /**
@@ -13,8 +14,8 @@ import { findProxyBinary, type ProxyKind } from './proxies.ts';
 export function requireBinary(ctx: Mocha.Context, kind: ProxyKind): string {
   const binary = findProxyBinary(kind);
   if (binary !== undefined) return binary;
-  const reason = `${kind} is not installed${kind === 'apache' ? ' (apache2 + mod_xsendfile)' : ''}`;
-  if (process.env.CI === 'true') throw new Error(`${reason}, and CI=true requires it`);
-  console.warn(`\n  !!! SKIPPING ${kind} integration tests: ${reason}.\n`);
-  return ctx.skip();
+  return skipOrFail(
+    ctx,
+    `${kind} is not installed${kind === 'apache' ? ' (apache2 + mod_xsendfile)' : ''}`,
+  );
 }
