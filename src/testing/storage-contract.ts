@@ -10,6 +10,7 @@ import { STORAGE_ERROR_CODES, StorageError, StorageNotFoundError } from '../erro
 import { StorageFile } from '../files/storage-file.ts';
 import { downloadview } from '../middleware.ts';
 import type { OpenedFile, Storage } from '../storage.ts';
+import { buffer } from 'node:stream/consumers';
 
 /** What a contract factory may return: a storage, or one with its clean-up. */
 export type ContractStorage = Storage | { storage: Storage; cleanup?: () => Promise<void> | void };
@@ -75,12 +76,6 @@ interface Context {
   storage: Storage;
 }
 
-async function bytesOf(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
-}
-
 async function rejection(promise: Promise<unknown>): Promise<StorageError> {
   try {
     await promise;
@@ -102,7 +97,7 @@ function describeReads(ctx: Context): void {
       expect(stat.size).to.equal(fixture(name).length);
       expect(stat.modified).to.be.instanceOf(Date);
       if (stat.etag !== undefined) expect(stat.etag).to.match(/^"[^"]*"$/);
-      expect((await bytesOf(await ctx.storage.open(name))).equals(fixture(name))).to.equal(true);
+      expect((await buffer(await ctx.storage.open(name))).equals(fixture(name))).to.equal(true);
     });
   }
 
@@ -116,7 +111,7 @@ function describeReads(ctx: Context): void {
     it(`open reads ${what}`, async () => {
       const bytes = fixture('data/random.bin');
       const range = make(bytes.length);
-      const read = await bytesOf(await ctx.storage.open('data/random.bin', range));
+      const read = await buffer(await ctx.storage.open('data/random.bin', range));
       expect(read.equals(bytes.subarray(range.start, range.end + 1))).to.equal(true);
     });
   }
@@ -197,7 +192,7 @@ async function fails(call: () => unknown): Promise<boolean> {
   }
   if (!(result instanceof Readable)) return false;
   try {
-    await bytesOf(result);
+    await buffer(result);
     return false;
   } catch {
     return true;
@@ -245,7 +240,7 @@ function describeOpenFile(ctx: Context): void {
         const read = await (await openFile(name)).read();
         expect(Buffer.isBuffer(read), 'read() resolves to a Buffer').to.equal(true);
         expect(read.equals(fixture(name))).to.equal(true);
-        expect((await bytesOf((await openFile(name)).stream())).equals(fixture(name))).to.equal(
+        expect((await buffer((await openFile(name)).stream())).equals(fixture(name))).to.equal(
           true,
         );
       });
@@ -265,7 +260,7 @@ function describeOpenFile(ctx: Context): void {
         expect((await (await openFile('data/random.bin')).read(range)).equals(expected)).to.equal(
           true,
         );
-        const streamed = await bytesOf((await openFile('data/random.bin')).stream(range));
+        const streamed = await buffer((await openFile('data/random.bin')).stream(range));
         expect(streamed.equals(expected)).to.equal(true);
       });
     }
@@ -294,7 +289,7 @@ function describeOpenFile(ctx: Context): void {
       read.close();
 
       const streamed = await openFile('data/random.bin');
-      expect((await bytesOf(streamed.stream())).equals(fixture('data/random.bin'))).to.equal(true);
+      expect((await buffer(streamed.stream())).equals(fixture('data/random.bin'))).to.equal(true);
       streamed.close();
       streamed.close();
     });
@@ -306,7 +301,7 @@ function describeOpenFile(ctx: Context): void {
       expect(await fails(() => read.stream()), 'stream() after read()').to.equal(true);
 
       const streamed = await openFile('hello.txt');
-      await bytesOf(streamed.stream());
+      await buffer(streamed.stream());
       expect(await fails(() => streamed.read()), 'read() after stream()').to.equal(true);
       expect(await fails(() => streamed.stream()), 'stream() after stream()').to.equal(true);
 
@@ -347,7 +342,7 @@ function describeWrites(ctx: Context): void {
       it(`save stores ${what}, replacing any previous file`, async () => {
         await ctx.storage.save('saved/file.txt', 'old content, longer than the new one');
         await ctx.storage.save('saved/file.txt', content());
-        expect((await bytesOf(await ctx.storage.open('saved/file.txt'))).toString()).to.equal(
+        expect((await buffer(await ctx.storage.open('saved/file.txt'))).toString()).to.equal(
           'Grüße ✓',
         );
         expect((await ctx.storage.stat('saved/file.txt')).size).to.equal(

@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import {
@@ -18,16 +17,11 @@ import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { HELLO, randomFile, tempTree } from '../support/fixtures.ts';
 import { openDescriptorCount } from '../support/http.ts';
 import { skipOrFail } from '../support/skip.ts';
+import { buffer } from 'node:stream/consumers';
 
 const LINUX = process.platform === 'linux';
 const BIG = randomFile(300 * 1024);
 const SECRET = Buffer.from('outside the root\n');
-
-async function bytesOf(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** The rejection of `promise`, which must be a `StorageError`. */
 async function rejection(promise: Promise<unknown>): Promise<StorageError> {
@@ -257,7 +251,7 @@ describe('FileSystemStorage.openFile', () => {
         const file = await storage.openFile(name);
         expect(file.stat.size).to.equal(expected.length);
         expect((await file.read()).equals(expected)).to.equal(true);
-        expect((await bytesOf((await storage.openFile(name)).stream())).equals(expected)).to.equal(
+        expect((await buffer((await storage.openFile(name)).stream())).equals(expected)).to.equal(
           true,
         );
       });
@@ -310,7 +304,7 @@ describe('FileSystemStorage.openFile', () => {
         const read = await (await storage.openFile('big.bin')).read({ start, end });
         expect(read.length).to.equal(expected.length);
         expect(read.equals(expected)).to.equal(true);
-        const streamed = await bytesOf((await storage.openFile('big.bin')).stream({ start, end }));
+        const streamed = await buffer((await storage.openFile('big.bin')).stream({ start, end }));
         expect(streamed.equals(expected)).to.equal(true);
       });
     }
@@ -321,7 +315,7 @@ describe('FileSystemStorage.openFile', () => {
       const read = await file.read();
       expect(Buffer.isBuffer(read)).to.equal(true);
       expect(read.length).to.equal(0);
-      expect((await bytesOf((await storage.openFile('empty.txt')).stream())).length).to.equal(0);
+      expect((await buffer((await storage.openFile('empty.txt')).stream())).length).to.equal(0);
     });
 
     it('streams in chunks of readChunkSize', async () => {
@@ -335,7 +329,7 @@ describe('FileSystemStorage.openFile', () => {
     });
 
     it('open() reads through openFile with the same confinement', async () => {
-      expect((await bytesOf(await storage.open('link-to-dir/inner.txt'))).toString()).to.equal(
+      expect((await buffer(await storage.open('link-to-dir/inner.txt'))).toString()).to.equal(
         'inner file\n',
       );
       expect(await rejection(storage.open('out-dir/secret.txt'))).to.be.instanceOf(
@@ -411,7 +405,7 @@ describe('FileSystemStorage.openFile', () => {
 
     it('read() after stream() rejects, a second stream() throws', async () => {
       const file = await storage.openFile('hello.txt');
-      expect((await bytesOf(file.stream())).equals(HELLO)).to.equal(true);
+      expect((await buffer(file.stream())).equals(HELLO)).to.equal(true);
       expect(await file.read().then(() => false, consumed)).to.equal(true);
       expect(() => file.stream()).to.throw(/already read or closed/);
     });
@@ -434,7 +428,7 @@ describe('FileSystemStorage.openFile', () => {
       const stream = streamed.stream();
       // The stream owns the descriptor now: close() must not cut it short.
       streamed.close();
-      expect((await bytesOf(stream)).equals(BIG)).to.equal(true);
+      expect((await buffer(stream)).equals(BIG)).to.equal(true);
     });
 
     it('a failed read() releases the descriptor too', async () => {
@@ -455,7 +449,7 @@ describe('FileSystemStorage.openFile', () => {
       for (let i = 0; i < 5; i++) opened.push(await storage.openFile('big.bin'));
       expect(await openDescriptorCount()).to.equal(baseline! + 5);
       await opened[0]!.read({ start: 0, end: 9 });
-      await bytesOf(opened[1]!.stream({ start: 100, end: 100_000 }));
+      await buffer(opened[1]!.stream({ start: 100, end: 100_000 }));
       opened[2]!.close();
       const destroyed = opened[3]!.stream();
       await new Promise((resolve) => destroyed.once('readable', resolve));
