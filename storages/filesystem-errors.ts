@@ -10,7 +10,8 @@ export const DRIVER = 'filesystem';
 /** Maps a filesystem error to the storage error a caller can act on; the original is `cause`. */
 export function fail(err: unknown, name: string): never {
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
+  // ENXIO: opening a Unix socket; like a directory or a FIFO it is no file to download.
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENXIO') {
     throw new StorageNotFoundError(DRIVER, name, { cause: err });
   }
   if (code === 'ELOOP')

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -230,6 +231,17 @@ describe('FileSystemStorage.openFile', () => {
         StorageNotFoundError,
       );
     });
+  });
+
+  it('refuses a Unix socket under the root with StorageNotFoundError, as stat() does', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(root, 'app.sock'), resolve));
+    try {
+      expect(await rejection(storage.openFile('app.sock'))).to.be.instanceOf(StorageNotFoundError);
+      expect(await rejection(storage.stat('app.sock'))).to.be.instanceOf(StorageNotFoundError);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   describe('links that stay inside the root are followed', () => {
