@@ -10,6 +10,7 @@ export * from './errors.ts';
 export type {
   ByteRange,
   OpenedFile,
+  OpenFileOptions,
   OpenOptions,
   Storage,
   StorageContent,

@@ -16,6 +16,16 @@ export interface OpenOptions {
   readonly ifMatch?: string;
 }
 
+/** How `Storage.openFile()` is used. */
+export interface OpenFileOptions {
+  /**
+   * The caller means to read the whole file (a GET with no Range and no conditional header).
+   * A driver whose open starts a transfer (S3) may then fetch metadata and bytes in one
+   * request; without it, such a driver fetches metadata only and reads on demand.
+   */
+  readonly whole?: boolean;
+}
+
 /** What a storage knows about one stored file. */
 export interface StorageStat {
   /** Size in bytes. */
@@ -41,8 +51,11 @@ export interface OpenedFile {
    * and one write beat a stream. Rejects with `StorageChangedError` if the file shrank.
    */
   read(range?: ByteRange): Promise<Buffer>;
-  /** A stream of the whole file or one inclusive range; destroying it releases the file. */
-  stream(range?: ByteRange): Readable;
+  /**
+   * A stream of the whole file or one inclusive range, once the bytes can flow (a driver that
+   * reads over the network has its answer by then); destroying it releases the file.
+   */
+  stream(range?: ByteRange): Promise<Readable>;
   /** Releases the file without reading it. Safe to call again, and after read or stream. */
   close(): void;
 }
@@ -85,10 +98,11 @@ export interface Storage {
   /**
    * Optional: metadata and bytes from one lookup. The streaming backend prefers it to `stat()`
    * then `open()` for GET requests where a driver offers it: on a filesystem it saves a path
-   * resolution, a stat and, for small files, the stream (docs/performance.md has the figures).
+   * resolution, a stat and, for small files, the stream; on S3 a plain download is one
+   * GetObject instead of HeadObject then GetObject (docs/performance.md has the figures).
    * Rejects as `open()` does.
    */
-  openFile?(name: string): Promise<OpenedFile>;
+  openFile?(name: string, options?: OpenFileOptions): Promise<OpenedFile>;
   /** Whether `name` exists. Rejects only for invalid names or an unavailable service. */
   exists(name: string): Promise<boolean>;
   /** Stores `content` under `name`, replacing any previous file. */

@@ -75,7 +75,7 @@ export class FileSystemOpenedFile implements OpenedFile {
     }
   }
 
-  stream(range?: ByteRange): Readable {
+  async stream(range?: ByteRange): Promise<Readable> {
     // The stream owns the descriptor from here: it closes it once it ends or is destroyed,
     // after any read still in flight (Node's fs streams wait for it).
     const fd = this.#take();

@@ -19,6 +19,7 @@ import { contentStream } from '../src/storage-content.ts';
 import type {
   ByteRange,
   OpenedFile,
+  OpenFileOptions,
   Storage,
   StorageContent,
   StorageStat,
@@ -97,7 +98,8 @@ export class FileSystemStorage implements Storage {
     return (await this.openFile(name)).stream(range);
   }
 
-  async openFile(name: string): Promise<OpenedFile> {
+  /** Opening a local file transfers nothing yet, so `whole` changes nothing here. */
+  async openFile(name: string, _options?: OpenFileOptions): Promise<OpenedFile> {
     const fd = (await this.#openConfined(name)) ?? (await this.#openResolved(name));
     const stat = statDescriptor(fd, name);
     if (!stat) {

@@ -3,6 +3,8 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
+  type GetObjectCommandOutput,
+  type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -18,8 +20,11 @@ import { formatContentDisposition } from '../src/http/disposition.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { sliceStream } from '../src/generator-stream.ts';
 import { contentBytes } from '../src/storage-content.ts';
+import { S3OpenedFile } from './s3-file.ts';
 import type {
   ByteRange,
+  OpenedFile,
+  OpenFileOptions,
   OpenOptions,
   Storage,
   StorageContent,
@@ -52,7 +57,8 @@ export interface PresignOptions {
 }
 
 /**
- * Objects in an S3 bucket. Metadata comes from HeadObject; reads are GetObject calls with an
+ * Objects in an S3 bucket. Metadata comes from HeadObject (or, for a plain download through
+ * `openFile`, from the GetObject that carries the body); reads are GetObject calls with an
  * explicit `bytes=start-end` Range, so only the requested bytes leave the bucket (suffix
  * ranges are never sent: some S3-compatible servers resolve them wrongly). There is no local
  * path; `url()` is the CDN URL or a presigned GET.
@@ -96,12 +102,26 @@ export class S3Storage implements Storage {
     const head = await this.#call(name, () =>
       this.client.send(new HeadObjectCommand(this.#object(name))),
     );
-    return {
-      size: head.ContentLength ?? 0,
-      modified: head.LastModified ?? new Date(0),
-      etag: strongEtag(head.ETag),
-      contentType: head.ContentType,
-    };
+    return objectStat(head);
+  }
+
+  /**
+   * With `whole`, one GetObject: its response gives the metadata and the body, so a plain
+   * download costs one request instead of HeadObject then GetObject. Otherwise HeadObject, and
+   * reads are GetObject calls pinned to that version, as `stat()` then `open()` would be.
+   */
+  async openFile(name: string, options?: OpenFileOptions): Promise<OpenedFile> {
+    const readPinned = (stat: StorageStat) => (range?: ByteRange) =>
+      this.open(name, range, { ifMatch: stat.etag });
+    if (!options?.whole) {
+      const stat = await this.stat(name);
+      return new S3OpenedFile(name, stat, readPinned(stat));
+    }
+    const object = await this.#call(name, () =>
+      this.client.send(new GetObjectCommand(this.#object(name))),
+    );
+    const stat = objectStat(object);
+    return new S3OpenedFile(name, stat, readPinned(stat), object.Body as Readable);
   }
 
   /**
@@ -225,6 +245,16 @@ function s3Error(err: unknown, name: string): StorageError {
       cause: err,
     },
   );
+}
+
+/** Metadata from a HeadObject or GetObject response. */
+function objectStat(object: HeadObjectCommandOutput | GetObjectCommandOutput): StorageStat {
+  return {
+    size: object.ContentLength ?? 0,
+    modified: object.LastModified ?? new Date(0),
+    etag: strongEtag(object.ETag),
+    contentType: object.ContentType,
+  };
 }
 
 function servedRange(header: string | undefined): ByteRange | undefined {

@@ -43,14 +43,18 @@ export function streaming(options: StreamingOptions = {}): Backend {
   return {
     name: 'stream',
     async deliver(ctx, file) {
+      const request = requestFacts(ctx);
       for (let attempt = 1; ; attempt++) {
         // HEAD never opens the file; GET opens it first where the source can give metadata
         // and bytes from one lookup.
-        const opened = ctx.method === 'HEAD' ? undefined : await file.openFile();
+        const opened =
+          request.method === 'HEAD'
+            ? undefined
+            : await file.openFile({ whole: wantsWhole(request) });
         try {
           const stat = opened?.stat ?? (await file.stat());
           const facts = await gatherFacts(file, stat, etag);
-          const plan = planStream(requestFacts(ctx), facts, { maxRanges });
+          const plan = planStream(request, facts, { maxRanges });
           await applyPlan(ctx, plan, bodySource(file, stat, opened));
           return true;
         } catch (err) {
@@ -67,6 +71,14 @@ export function streaming(options: StreamingOptions = {}): Backend {
 function requestFacts(ctx: Context): RequestFacts {
   const get = (name: string) => ctx.get(name) || undefined;
   return { method: ctx.method, range: get('Range'), conditions: toConditionalHeaders(get) };
+}
+
+/**
+ * A GET with no Range and no precondition is answered with the whole file, whatever the file
+ * turns out to be: a source may then fetch it in the same request as its metadata.
+ */
+function wantsWhole({ method, range, conditions }: RequestFacts): boolean {
+  return method === 'GET' && range === undefined && Object.values(conditions).every((v) => !v);
 }
 
 /** Where the planned body comes from: the opened file, else reads pinned to the stat's ETag. */

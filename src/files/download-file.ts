@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { posix } from 'node:path';
 import mime from 'mime-types';
-import type { ByteRange, OpenedFile, OpenOptions } from '../storage.ts';
+import type { ByteRange, OpenedFile, OpenFileOptions, OpenOptions } from '../storage.ts';
 
 /** Presentation options shared by every kind of download. */
 export interface DownloadFileOptions {
@@ -62,7 +62,7 @@ export abstract class DownloadFile {
    * Metadata and bytes from one lookup, where the source offers it (`Storage.openFile`);
    * `undefined` otherwise, and the streaming backend then uses `stat()` and `open()`.
    */
-  async openFile(): Promise<OpenedFile | undefined> {
+  async openFile(_options?: OpenFileOptions): Promise<OpenedFile | undefined> {
     return undefined;
   }
 

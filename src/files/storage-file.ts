@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StorageUnsupportedError } from '../errors.ts';
-import type { ByteRange, OpenedFile, OpenOptions, Storage } from '../storage.ts';
+import type { ByteRange, OpenedFile, OpenFileOptions, OpenOptions, Storage } from '../storage.ts';
 import { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
 
 /**
@@ -31,8 +31,8 @@ export class StorageFile extends DownloadFile {
     return this.storage.open(this.name, range, options);
   }
 
-  override async openFile(): Promise<OpenedFile | undefined> {
-    return this.storage.openFile?.(this.name);
+  override async openFile(options?: OpenFileOptions): Promise<OpenedFile | undefined> {
+    return this.storage.openFile?.(this.name, options);
   }
 
   override localPath(): Promise<string | undefined> {

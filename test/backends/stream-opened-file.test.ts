@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { downloadview, StorageChangedError, StorageFile } from '../../src/index.ts';
 import type { ByteRange, OpenedFile, Storage } from '../../src/storage.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
-import { HELLO, randomFile, tempTree } from '../support/fixtures.ts';
+import { HELLO, randomFile, tempTree, trackOpened } from '../support/fixtures.ts';
 import { parseMultipart, request } from '../support/http.ts';
 import { serve, type TestServer } from '../support/koa.ts';
 import { skipOrFail } from '../support/skip.ts';
@@ -54,6 +54,7 @@ interface Call {
   method: 'stat' | 'open' | 'openFile' | 'read' | 'stream' | 'close';
   name: string;
   range?: ByteRange;
+  whole?: boolean;
 }
 
 /**
@@ -70,29 +71,10 @@ function spyStorage(
   let attempts = 0;
   const tracked = (name: string, file: OpenedFile): OpenedFile => {
     live++;
-    let released = false;
-    const release = () => {
-      if (!released) live--;
-      released = true;
-    };
-    return {
-      stat: file.stat,
-      read: (range) => {
-        calls.push({ method: 'read', name, range });
-        return file.read(range).finally(release);
-      },
-      stream: (range) => {
-        calls.push({ method: 'stream', name, range });
-        const stream = file.stream(range);
-        stream.once('close', release);
-        return stream;
-      },
-      close: () => {
-        calls.push({ method: 'close', name });
-        file.close();
-        release();
-      },
-    };
+    return trackOpened(file, {
+      called: (method, range) => calls.push({ method, name, range }),
+      released: () => live--,
+    });
   };
   const storage: Storage = {
     driver: inner.driver,
@@ -104,9 +86,9 @@ function spyStorage(
       calls.push({ method: 'open', name, range });
       return inner.open(name, range);
     },
-    openFile: async (name) => {
-      calls.push({ method: 'openFile', name });
-      const file = await inner.openFile(name);
+    openFile: async (name, options) => {
+      calls.push({ method: 'openFile', name, whole: options?.whole });
+      const file = await inner.openFile(name, options);
       await hooks.afterOpen?.(name, ++attempts);
       return tracked(name, file);
     },
@@ -180,8 +162,26 @@ describe('streaming backend with FileSystemStorage.openFile', () => {
       expect(res.headers['transfer-encoding']).to.equal(undefined);
       expect(res.body.equals(HELLO)).to.equal(true);
       expect(spy.methods()).to.deep.equal(['openFile', 'read']);
+      expect(spy.calls[0]).to.deep.include({ whole: true });
       expect(spy.calls[1]).to.deep.include({ range: undefined });
     });
+
+    // `whole` lets a network driver fetch the body with the metadata: only where no
+    // precondition or Range can turn the answer into a 304, 412 or part of the file.
+    const notWhole: [string, Record<string, string>][] = [
+      ['If-None-Match', { 'If-None-Match': '"other"' }],
+      ['If-Modified-Since', { 'If-Modified-Since': 'Sat, 01 Jan 2000 00:00:00 GMT' }],
+      ['If-Match', { 'If-Match': '*' }],
+      ['If-Unmodified-Since', { 'If-Unmodified-Since': 'Fri, 01 Jan 2100 00:00:00 GMT' }],
+      ['Range', { Range: 'bytes=0-' }],
+    ];
+    for (const [header, headers] of notWhole) {
+      it(`does not open for a whole read when the GET has ${header}`, async () => {
+        const res = await get('/hello.txt', headers);
+        expect(res.body.equals(HELLO)).to.equal(true);
+        expect(spy.calls[0]).to.deep.include({ method: 'openFile', whole: false });
+      });
+    }
 
     it('sends a single range of a small file, byte for byte, with read(range)', async () => {
       const res = await get('/hello.txt', { Range: 'bytes=5-14' });
@@ -190,7 +190,7 @@ describe('streaming backend with FileSystemStorage.openFile', () => {
       expect(res.headers['content-length']).to.equal('10');
       expect(res.body.equals(HELLO.subarray(5, 15))).to.equal(true);
       expect(spy.calls).to.deep.equal([
-        { method: 'openFile', name: 'hello.txt' },
+        { method: 'openFile', name: 'hello.txt', whole: false },
         { method: 'read', name: 'hello.txt', range: { start: 5, end: 14 } },
       ]);
     });
@@ -251,7 +251,7 @@ describe('streaming backend with FileSystemStorage.openFile', () => {
         expect(res.headers['content-length']).to.equal(String(end - start + 1));
         expect(res.body.equals(LARGE.subarray(start, end + 1))).to.equal(true);
         expect(spy.calls).to.deep.equal([
-          { method: 'openFile', name: 'large.bin' },
+          { method: 'openFile', name: 'large.bin', whole: false },
           { method: 'stream', name: 'large.bin', range: { start, end } },
         ]);
       });

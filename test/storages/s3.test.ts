@@ -125,6 +125,76 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
     }
   });
 
+  describe('requests made to S3 per download, counted at a relay in front of s3rver', () => {
+    const small = randomBytes(1000);
+    const big = randomBytes(200 * 1024);
+    let proxy: Awaited<ReturnType<typeof countingProxy>>;
+    let server: Awaited<ReturnType<typeof serve>>;
+    let etag: string | undefined;
+    before(async () => {
+      const seeded = storageUnder('counted/');
+      await seeded.save('small.bin', small);
+      await seeded.save('big.bin', big);
+      etag = (await seeded.stat('small.bin')).etag;
+      proxy = await countingProxy(s3.port);
+      const storage = new S3Storage({
+        client: s3Client(`http://127.0.0.1:${proxy.port}`),
+        bucket: s3.bucket,
+        prefix: 'counted/',
+      });
+      server = await serve(downloadview(), (ctx) => {
+        ctx.body = new StorageFile(storage, ctx.path.slice(1));
+      });
+    });
+    after(async () => {
+      await server?.close();
+      await proxy?.close();
+    });
+    beforeEach(() => proxy.reset());
+
+    const object = (name: string) => `/${s3.bucket}/counted/${name}`;
+
+    for (const [name, bytes] of [
+      ['small.bin', small],
+      ['big.bin', big],
+    ] as const) {
+      it(`a plain GET of ${name} is one GetObject, metadata and bytes from its answer`, async () => {
+        const res = await request(`${server.url}/${name}`);
+        expect(res.status).to.equal(200);
+        expect(res.body.equals(bytes)).to.equal(true);
+        expect(res.headers['etag']).to.match(/^"[0-9a-f]{32}"$/);
+        expect(proxy.requests()).to.deep.equal([`GET ${object(name)}?x-id=GetObject`]);
+      });
+    }
+
+    it('a ranged GET is HeadObject, then a GetObject of those bytes only', async () => {
+      const res = await request(`${server.url}/big.bin`, { headers: { Range: 'bytes=10-19' } });
+      expect([res.status, res.body.equals(big.subarray(10, 20))]).to.deep.equal([206, true]);
+      expect(proxy.requests()).to.deep.equal([
+        `HEAD ${object('big.bin')}`,
+        `GET ${object('big.bin')}?x-id=GetObject`,
+      ]);
+      expect(proxy.bytesFromServer()).to.be.below(4096);
+    });
+
+    it('a revalidation that matches is HeadObject alone, answered 304', async () => {
+      const res = await request(`${server.url}/small.bin`, { headers: { 'If-None-Match': etag! } });
+      expect(res.status).to.equal(304);
+      expect(proxy.requests()).to.deep.equal([`HEAD ${object('small.bin')}`]);
+    });
+
+    it('HEAD is HeadObject alone', async () => {
+      const res = await request(`${server.url}/big.bin`, { method: 'HEAD' });
+      expect([res.status, res.headers['content-length']]).to.deep.equal([200, String(big.length)]);
+      expect(proxy.requests()).to.deep.equal([`HEAD ${object('big.bin')}`]);
+    });
+
+    it('a missing object is one GetObject answered 404', async () => {
+      expect((await request(`${server.url}/absent.bin`)).status).to.equal(404);
+      expect(proxy.requests()).to.deep.equal([`GET ${object('absent.bin')}?x-id=GetObject`]);
+    });
+  });
+
   it('redirects to a presigned URL with the redirect backend', async () => {
     const storage = storageUnder('redirect/');
     await storage.save('a.txt', 'via redirect');

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ByteRange, OpenedFile, Storage } from '../../src/storage.ts';
+import type { ByteRange, OpenedFile, OpenFileOptions, Storage } from '../../src/storage.ts';
 
 /** 37 bytes whose every offset is recognisable in a failing assertion. */
 export const HELLO = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz\n');
@@ -25,6 +25,44 @@ export function randomFile(size: number): Buffer {
   return randomBytes(size);
 }
 
+/** What `trackOpened` reports: each call made on the opened file, and its release, once. */
+export interface OpenedFileHooks {
+  called?(method: 'read' | 'stream' | 'close', range?: ByteRange): void;
+  released(): void;
+}
+
+/**
+ * `file`, reporting its calls and the moment it is released: read, stream closed, or close().
+ */
+export function trackOpened(file: OpenedFile, hooks: OpenedFileHooks): OpenedFile {
+  let released = false;
+  const release = () => {
+    if (!released) hooks.released();
+    released = true;
+  };
+  return {
+    stat: file.stat,
+    read: (range) => {
+      hooks.called?.('read', range);
+      return file.read(range).finally(release);
+    },
+    stream: async (range) => {
+      hooks.called?.('stream', range);
+      const stream = await file.stream(range).catch((err: unknown) => {
+        release();
+        throw err;
+      });
+      stream.once('close', release);
+      return stream;
+    },
+    close: () => {
+      hooks.called?.('close');
+      file.close();
+      release();
+    },
+  };
+}
+
 /**
  * A storage wrapper that counts `open()` and `openFile()` calls, and the streams and opened
  * files not yet released. It offers `openFile` only where the wrapped storage does, so the
@@ -43,34 +81,14 @@ export function countingStorage(inner: Storage): CountingStorage {
     stream.once('close', () => live--);
     return stream;
   };
-  const trackOpened = (file: OpenedFile): OpenedFile => {
-    live++;
-    let released = false;
-    const release = () => {
-      if (!released) live--;
-      released = true;
-    };
-    return {
-      stat: file.stat,
-      read: (range) => file.read(range).finally(release),
-      stream: (range) => {
-        const stream = file.stream(range);
-        stream.once('close', release);
-        return stream;
-      },
-      close: () => {
-        file.close();
-        release();
-      },
-    };
-  };
   const openFile = inner.openFile?.bind(inner);
   return {
     driver: inner.driver,
     ...(openFile && {
-      openFile: async (name: string) => {
+      openFile: async (name: string, options?: OpenFileOptions) => {
         opens++;
-        return trackOpened(await openFile(name));
+        live++;
+        return trackOpened(await openFile(name, options), { released: () => live-- });
       },
     }),
     get opens() {

@@ -88,17 +88,28 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`s3rver did not start on port ${port}`);
 }
 
-/** A TCP relay in front of a server that counts the bytes the server sends back. */
+const REQUEST_LINE = /^([A-Z]+ \S+) HTTP\/1\.1\r$/gm;
+
+/**
+ * A TCP relay in front of a server that counts the bytes the server sends back, and lists the
+ * requests sent to it as `METHOD /path?query` (request lines; the bodies sent through it must
+ * not contain text that looks like one).
+ */
 export async function countingProxy(targetPort: number): Promise<{
   port: number;
   bytesFromServer: () => number;
+  requests: () => string[];
   reset: () => void;
   close: () => Promise<void>;
 }> {
   let count = 0;
+  let requests: string[] = [];
   const server: Server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
     upstream.on('data', (chunk: Buffer) => (count += chunk.length));
+    client.on('data', (chunk: Buffer) => {
+      for (const [, line] of chunk.toString('latin1').matchAll(REQUEST_LINE)) requests.push(line!);
+    });
     client.pipe(upstream).pipe(client);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
@@ -108,7 +119,11 @@ export async function countingProxy(targetPort: number): Promise<{
   return {
     port: (server.address() as { port: number }).port,
     bytesFromServer: () => count,
-    reset: () => (count = 0),
+    requests: () => requests,
+    reset: () => {
+      count = 0;
+      requests = [];
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
