@@ -63,7 +63,7 @@ export function downloadview(options: DownloadViewOptions = {}) {
     try {
       const by = (await offload(ctx, file, rules, backend, fallback)) ?? fallback;
       if (by === fallback) await fallback.deliver(ctx, file);
-      debug('%s %s via %s', ctx.method, file.filename, by.name);
+      if (debug.enabled) debug('%s %s via %s', ctx.method, file.filename, by.name);
     } catch (err) {
       throw toHttpError(err);
     }

@@ -24,7 +24,11 @@ export interface RequestFacts {
   readonly conditions: ConditionalHeaders;
 }
 
-export type ResponseHeaders = Record<string, string | number>;
+/**
+ * Header values as strings, filled in by assignment in one order: objects of one shape make
+ * this per-request code several times cheaper than spreads and entry lists did.
+ */
+export type ResponseHeaders = Record<string, string>;
 
 /** The whole answer as data: status, headers and which bytes make the body. */
 export type StreamPlan =
@@ -63,7 +67,7 @@ export function planStream(
     return { status: 416, headers: { 'Content-Range': unsatisfiedRange(size) } };
   }
   const [first, ...others] = decision.ranges;
-  if (first && others.length === 0) return single(headers, first, size);
+  if (first && others.length === 0) return single(headers, first, size, file.contentType);
   const multipart = planMultipart(decision.ranges, size, file.contentType);
   return partial(headers, multipart.contentType, multipart.contentLength, multipart);
 }
@@ -77,13 +81,18 @@ function wantsRange(request: RequestFacts, validators: Parameters<typeof ifRange
 }
 
 function whole(headers: ResponseHeaders, size: number | undefined): StreamPlan {
-  if (size !== undefined) headers['Content-Length'] = size;
+  if (size !== undefined) headers['Content-Length'] = String(size);
   return { status: 200, headers, body: 'whole' };
 }
 
-function single(headers: ResponseHeaders, range: ByteRange, size: number): StreamPlan {
+function single(
+  headers: ResponseHeaders,
+  range: ByteRange,
+  size: number,
+  contentType: string,
+): StreamPlan {
   headers['Content-Range'] = contentRange(range, size);
-  return partial(headers, headers['Content-Type'] as string, range.end - range.start + 1, range);
+  return partial(headers, contentType, range.end - range.start + 1, range);
 }
 
 function partial(
@@ -93,7 +102,7 @@ function partial(
   body: ByteRange | MultipartPlan,
 ): StreamPlan {
   headers['Content-Type'] = contentType;
-  headers['Content-Length'] = length;
+  headers['Content-Length'] = String(length);
   return { status: 206, headers, body };
 }
 
@@ -106,10 +115,9 @@ function validatorHeaders(file: FileFacts): ResponseHeaders {
 }
 
 function representationHeaders(file: FileFacts): ResponseHeaders {
-  return {
-    ...validatorHeaders(file),
-    'Content-Type': file.contentType,
-    'Content-Disposition': file.contentDisposition,
-    'Accept-Ranges': file.rangeable && file.size !== undefined ? 'bytes' : 'none',
-  };
+  const headers = validatorHeaders(file);
+  headers['Content-Type'] = file.contentType;
+  headers['Content-Disposition'] = file.contentDisposition;
+  headers['Accept-Ranges'] = file.rangeable && file.size !== undefined ? 'bytes' : 'none';
+  return headers;
 }

@@ -69,16 +69,22 @@ export function streaming(options: StreamingOptions = {}): Backend {
 }
 
 function requestFacts(ctx: Context): RequestFacts {
-  const get = (name: string) => ctx.get(name) || undefined;
-  return { method: ctx.method, range: get('Range'), conditions: toConditionalHeaders(get) };
+  // Node's parsed headers, read directly: Koa's ctx.get() would lower-case each name again.
+  const headers = ctx.req.headers;
+  return {
+    method: ctx.method,
+    range: headers.range || undefined,
+    conditions: toConditionalHeaders(headers),
+  };
 }
 
 /**
  * A GET with no Range and no precondition is answered with the whole file, whatever the file
  * turns out to be: a source may then fetch it in the same request as its metadata.
  */
-function wantsWhole({ method, range, conditions }: RequestFacts): boolean {
-  return method === 'GET' && range === undefined && Object.values(conditions).every((v) => !v);
+function wantsWhole({ method, range, conditions: c }: RequestFacts): boolean {
+  if (method !== 'GET' || range !== undefined) return false;
+  return !(c.ifMatch || c.ifNoneMatch || c.ifModifiedSince || c.ifUnmodifiedSince || c.ifRange);
 }
 
 /** Where the planned body comes from: the opened file, else reads pinned to the stat's ETag. */
@@ -107,8 +113,7 @@ function bodySource(file: DownloadFile, stat: DownloadFileStat, opened?: OpenedF
 async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Promise<void> {
   if (!('body' in plan)) {
     source.release();
-    if (plan.status !== 304)
-      throw createError(plan.status, { headers: stringHeaders(plan.headers) });
+    if (plan.status !== 304) throw createError(plan.status, { headers: plan.headers });
     ctx.status = 304;
     ctx.body = null;
   } else {
@@ -119,7 +124,7 @@ async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Pr
     ctx.body = body;
   }
   // After the body: Koa's body setter drops Content-Length and guesses a Content-Type.
-  ctx.set(stringHeaders(plan.headers));
+  ctx.set(plan.headers);
 }
 
 async function openBody(
@@ -132,10 +137,6 @@ async function openBody(
     return multipartBody(body, source.open);
   }
   return source.one(body);
-}
-
-function stringHeaders(headers: Record<string, string | number>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)]));
 }
 
 function checkMaxRanges(value: number | undefined): number {

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { parseEtagList, strongMatch, weakMatch } from './etag.ts';
 
 /** The validators of the selected representation. */
@@ -74,22 +75,20 @@ export function ifRangeAllowsPartial(ifRange: string | undefined, validators: Va
 }
 
 /**
- * Reads the conditional headers through a getter such as Koa's `ctx.get`, which answers `''`
- * for an absent header.
+ * The conditional headers of a request as Node parsed them (lower-case names, repeated list
+ * headers joined); an empty value counts as absent, as Koa's `ctx.get` would report it.
  *
  * @example
- * toConditionalHeaders((name) => ctx.get(name));
+ * toConditionalHeaders(ctx.req.headers);
  */
-export function toConditionalHeaders(
-  get: (name: string) => string | undefined,
-): ConditionalHeaders {
-  const read = (name: string) => get(name) || undefined;
+export function toConditionalHeaders(headers: IncomingHttpHeaders): ConditionalHeaders {
   return {
-    ifMatch: read('If-Match'),
-    ifNoneMatch: read('If-None-Match'),
-    ifModifiedSince: read('If-Modified-Since'),
-    ifUnmodifiedSince: read('If-Unmodified-Since'),
-    ifRange: read('If-Range'),
+    ifMatch: headers['if-match'] || undefined,
+    ifNoneMatch: headers['if-none-match'] || undefined,
+    ifModifiedSince: headers['if-modified-since'] || undefined,
+    ifUnmodifiedSince: headers['if-unmodified-since'] || undefined,
+    // Typed loosely by Node (no entry of its own); a list only ever arrives for Set-Cookie.
+    ifRange: typeof headers['if-range'] === 'string' ? headers['if-range'] || undefined : undefined,
   };
 }
 
