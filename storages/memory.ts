@@ -7,8 +7,11 @@ import {
 } from '../src/errors.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { contentBytes } from '../src/storage-content.ts';
+import { MemoryOpenedFile } from './memory-file.ts';
 import type {
   ByteRange,
+  OpenedFile,
+  OpenFileOptions,
   OpenOptions,
   Storage,
   StorageContent,
@@ -58,6 +61,12 @@ export class MemoryStorage implements Storage {
   async stat(name: string): Promise<StorageStat> {
     const { bytes, modified, etag } = this.#get(name);
     return { size: bytes.length, modified, etag };
+  }
+
+  /** The bytes and metadata of one version, without a copy; `whole` changes nothing here. */
+  async openFile(name: string, _options?: OpenFileOptions): Promise<OpenedFile> {
+    const { bytes, modified, etag } = this.#get(name);
+    return new MemoryOpenedFile(name, bytes, { size: bytes.length, modified, etag });
   }
 
   async open(name: string, range?: ByteRange, options?: OpenOptions): Promise<Readable> {

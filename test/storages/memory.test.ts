@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { buffer } from 'node:stream/consumers';
 import { StorageChangedError } from '../../src/errors.ts';
 import { describeStorageContract } from '../../src/testing/storage-contract.ts';
 import { MemoryStorage } from '../../storages/memory.ts';
@@ -25,6 +26,17 @@ describe('MemoryStorage', () => {
     await storage.save('a.txt', 'two');
     const failure = await storage.open('a.txt', undefined, { ifMatch: old }).catch((e) => e);
     expect(failure).to.be.instanceOf(StorageChangedError);
+  });
+
+  it('openFile keeps the version it opened when the name is saved again', async () => {
+    const storage = new MemoryStorage({ files: { 'a.txt': 'first' } });
+    const opened = await storage.openFile('a.txt');
+    const streamed = await storage.openFile('a.txt');
+    await storage.save('a.txt', 'second version');
+    expect(opened.stat.size).to.equal(5);
+    expect((await opened.read()).toString()).to.equal('first');
+    expect((await buffer(await streamed.stream({ start: 1, end: 3 }))).toString()).to.equal('irs');
+    expect((await (await storage.openFile('a.txt')).read()).toString()).to.equal('second version');
   });
 
   it('refuses invalid options', () => {
