@@ -49,6 +49,10 @@ export interface FileSystemStorageOptions {
  */
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
+function inside(real: string, root: string): boolean {
+  return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
 /** Where Linux lists a process's descriptors as links to what they opened. */
 const PROC_FD =
   process.platform === 'linux' && existsSync('/proc/self/fd') ? '/proc/self/fd' : undefined;
@@ -192,17 +196,28 @@ export class FileSystemStorage implements Storage {
     return real;
   }
 
+  /**
+   * Refuses `real` unless it lies inside the real root. The root's real path is kept, and
+   * resolved again once before a refusal: a location reached through a symbolic link that a
+   * deployment switched (`current -> releases/42`) then keeps serving the new target.
+   */
   async #confine(real: string, name: string): Promise<void> {
+    const cached = this.#realRoot;
+    if (inside(real, await this.#root()) || (cached && inside(real, await this.#root(cached)))) {
+      return;
+    }
+    throw new StorageInvalidNameError(DRIVER, name, 'resolves outside the storage location');
+  }
+
+  /** The real path of the location, resolved again when `stale` is the one kept. */
+  #root(stale?: Promise<string>): Promise<string> {
+    if (stale !== undefined && this.#realRoot === stale) this.#realRoot = undefined;
     this.#realRoot ??= realpath(this.location).catch((err: unknown) => {
       this.#realRoot = undefined;
       throw new StorageUnavailableError(DRIVER, 'the storage location cannot be read', {
         cause: err,
       });
     });
-    const root = await this.#realRoot;
-    const prefix = root.endsWith(sep) ? root : root + sep;
-    if (real !== root && !real.startsWith(prefix)) {
-      throw new StorageInvalidNameError(DRIVER, name, 'resolves outside the storage location');
-    }
+    return this.#realRoot;
   }
 }

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StorageInvalidNameError } from '../../src/errors.ts';
 import { describeStorageContract } from '../../src/testing/storage-contract.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { tempTree } from '../support/fixtures.ts';
@@ -67,6 +68,39 @@ describe('FileSystemStorage', () => {
     } finally {
       await rm(join(link, '..'), { recursive: true, force: true });
       await tree.cleanup();
+    }
+  });
+
+  // A deployment switching `current -> releases/N` under a running app: the root's real path
+  // is kept between requests, and must follow the switch instead of refusing every file.
+  it('follows a root symlink switched to another directory, and still confines', async () => {
+    const first = await tempTree({ 'a.txt': 'first release' });
+    const second = await tempTree({ 'a.txt': 'second release!', 'b.txt': 'new file' });
+    const outside = await tempTree({ 'secret.txt': 'secret' });
+    const parent = await mkdtemp(join(tmpdir(), 'kdv-switch-'));
+    const current = join(parent, 'current');
+    try {
+      await symlink(first.dir, current);
+      await symlink(join(outside.dir, 'secret.txt'), join(second.dir, 'escape.txt'));
+      const storage = new FileSystemStorage({ location: current });
+      const text = async (name: string) => (await (await storage.openFile(name)).read()).toString();
+      expect(await text('a.txt')).to.equal('first release');
+      // Switched atomically, as deployment tools do: a new link renamed over the old one.
+      await symlink(second.dir, join(parent, 'next'));
+      await rename(join(parent, 'next'), current);
+      expect(await text('a.txt')).to.equal('second release!');
+      expect(await text('b.txt')).to.equal('new file');
+      expect((await storage.stat('b.txt')).size).to.equal(8);
+      for (const read of [() => storage.openFile('escape.txt'), () => storage.stat('escape.txt')]) {
+        const err = await read().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).to.be.instanceOf(StorageInvalidNameError);
+      }
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+      await Promise.all([first, second, outside].map((tree) => tree.cleanup()));
     }
   });
 
