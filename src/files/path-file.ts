@@ -30,12 +30,34 @@ export class PathFile extends StorageFile {
       // Trusted path: the storage root is `/`, so `..` is resolved here, once, by the caller's
       // own choice, and symlinks are followed wherever they lead.
       const absolute = resolve(path);
-      super(new FileSystemStorage({ location: '/' }), absolute.slice(1), presentation);
+      super(storageAt('/'), absolute.slice(1), presentation);
     } else {
-      super(new FileSystemStorage({ location: root }), nameUnderRoot(path, root), presentation);
+      super(storageAt(root), nameUnderRoot(path, root), presentation);
     }
     this.path = path;
   }
+}
+
+/** Roots whose storage is kept; roots computed per request (per user, say) stay bounded. */
+const KEPT_ROOTS = 100;
+const storages = new Map<string, FileSystemStorage>();
+
+/**
+ * The storage for a root, shared by every PathFile under it: a storage resolves its root's
+ * real path once and keeps it, so a request under a known root does not resolve it again.
+ */
+function storageAt(root: string): FileSystemStorage {
+  // Anything but a non-empty string gets the storage's own TypeError.
+  if (typeof root !== 'string' || root === '') return new FileSystemStorage({ location: root });
+  const location = resolve(root);
+  let storage = storages.get(location);
+  if (storage === undefined) {
+    storage = new FileSystemStorage({ location });
+    const oldest = storages.size >= KEPT_ROOTS ? storages.keys().next().value : undefined;
+    if (oldest !== undefined) storages.delete(oldest);
+    storages.set(location, storage);
+  }
+  return storage;
 }
 
 /**
