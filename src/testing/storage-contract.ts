@@ -32,6 +32,14 @@ export const CONTRACT_FIXTURES: Readonly<Record<string, Uint8Array>> = Object.fr
   [AWKWARD_NAME]: Buffer.from('awkward\n'),
 });
 
+/** Ranges at the edges of a file, made from its size: where off-by-one reads show. */
+const EDGE_RANGES: [string, (size: number) => { start: number; end: number }][] = [
+  ['the first byte', () => ({ start: 0, end: 0 })],
+  ['the last byte', (size) => ({ start: size - 1, end: size - 1 })],
+  ['a middle range', (size) => ({ start: 10, end: size - 10 })],
+  ['the whole file as a range', (size) => ({ start: 0, end: size - 1 })],
+];
+
 const HOSTILE_NAMES = ['../x', '/etc/passwd', 'a\\..\\b', 'a\0b', 'a/../../b', ''];
 
 /**
@@ -101,13 +109,7 @@ function describeReads(ctx: Context): void {
     });
   }
 
-  const ranges: [string, (size: number) => { start: number; end: number }][] = [
-    ['the first byte', () => ({ start: 0, end: 0 })],
-    ['the last byte', (size) => ({ start: size - 1, end: size - 1 })],
-    ['a middle range', (size) => ({ start: 10, end: size - 10 })],
-    ['the whole file as a range', (size) => ({ start: 0, end: size - 1 })],
-  ];
-  for (const [what, make] of ranges) {
+  for (const [what, make] of EDGE_RANGES) {
     it(`open reads ${what}`, async () => {
       const bytes = fixture('data/random.bin');
       const range = make(bytes.length);
@@ -254,13 +256,7 @@ function describeOpenFileWith(ctx: Context, options: OpenFileOptions): void {
       });
     }
 
-    const ranges: [string, (size: number) => { start: number; end: number }][] = [
-      ['the first byte', () => ({ start: 0, end: 0 })],
-      ['the last byte', (size) => ({ start: size - 1, end: size - 1 })],
-      ['a middle range', (size) => ({ start: 10, end: size - 10 })],
-      ['the whole file as a range', (size) => ({ start: 0, end: size - 1 })],
-    ];
-    for (const [what, make] of ranges) {
+    for (const [what, make] of EDGE_RANGES) {
       it(`read(range) and stream(range) give ${what}, byte for byte`, async () => {
         const bytes = fixture('data/random.bin');
         const range = make(bytes.length);
