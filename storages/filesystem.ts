@@ -49,6 +49,9 @@ export interface FileSystemStorageOptions {
  */
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
+/** Whether opening refuses a link as the last component (not on Windows). */
+const REFUSES_LINKS = constants.O_NOFOLLOW !== undefined;
+
 function inside(real: string, root: string): boolean {
   return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
 }
@@ -114,21 +117,26 @@ export class FileSystemStorage implements Storage {
   }
 
   /**
-   * Opens first, then confines the file the kernel actually opened, by the path Linux reports
-   * for the descriptor: no separate path resolution (a thread-pool round trip and a lstat per
-   * directory), and no window between check and open. `undefined` where that cannot be done
-   * (no /proc, or a symbolic link as the last component): the caller resolves first instead.
+   * Opens first, then confines the file the kernel actually opened, with no separate path
+   * resolution (a thread-pool round trip and a lstat per directory) and no window between check
+   * and open. A name of one segment needs no check at all: O_NOFOLLOW refuses a link as its only
+   * component, so what opens is a file of the root itself. A deeper name is confined by the path
+   * Linux reports for the descriptor (a readlink of /proc, about 9 µs of CPU per request, which
+   * is why one-segment names skip it). `undefined` where neither can be done (no O_NOFOLLOW; no
+   * /proc for a deeper name; a symbolic link as the last component): the caller resolves first.
    */
   async #openConfined(name: string): Promise<number | undefined> {
-    if (!PROC_FD) return undefined;
-    const candidate = join(this.location, normalizeName(name, DRIVER));
+    const normal = normalizeName(name, DRIVER);
+    const flat = REFUSES_LINKS && !normal.includes('/');
+    if (!flat && !(REFUSES_LINKS && PROC_FD)) return undefined;
     let fd: number;
     try {
-      fd = await openDescriptor(candidate, OPEN_FLAGS);
+      fd = await openDescriptor(join(this.location, normal), OPEN_FLAGS);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
       fail(err, name);
     }
+    if (flat) return fd;
     try {
       await this.#confine(readlinkSync(`${PROC_FD}/${fd}`), name);
     } catch (err) {
