@@ -120,10 +120,13 @@ async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Pr
     // HEAD never opens the file; the placeholder lets Koa keep the 200 and Content-Length.
     const body = ctx.method === 'HEAD' ? Readable.from([]) : await openBody(source, plan.body);
     ctx.status = plan.status;
+    // Set first, so that Koa's body setter does not look up a type of its own.
+    const type = plan.headers['Content-Type'];
+    if (type) ctx.set('Content-Type', type);
     if (!Buffer.isBuffer(body)) guardStreamErrors(ctx, body);
     ctx.body = body;
   }
-  // After the body: Koa's body setter drops Content-Length and guesses a Content-Type.
+  // After the body: Koa's body setter drops Content-Length when the body replaces another.
   ctx.set(plan.headers);
 }
 

@@ -26,6 +26,27 @@ describe('Content-Disposition', () => {
     expect(formatContentDisposition('photo.png', false)).to.equal('inline; filename="photo.png"');
   });
 
+  it('gives the same value again for a name already formatted, per disposition', () => {
+    for (const name of ['résumé.pdf', 'photo.png']) {
+      const attachment = formatContentDisposition(name, true);
+      const inline = formatContentDisposition(name, false);
+      expect(inline).to.match(/^inline; /);
+      expect(attachment).to.match(/^attachment; /);
+      expect(formatContentDisposition(name, true)).to.equal(attachment);
+      expect(formatContentDisposition(name, false)).to.equal(inline);
+    }
+  });
+
+  it('formats every name right through a burst of more distinct names than it keeps', () => {
+    for (let i = 0; i < 2500; i++) {
+      const name = `r\u00e9sum\u00e9 ${i}.pdf`;
+      expect(parseFilename(formatContentDisposition(name, i % 2 === 0)), name).to.deep.equal({
+        type: i % 2 === 0 ? 'attachment' : 'inline',
+        filename: name,
+      });
+    }
+  });
+
   const cleaned: [string, string][] = [
     ['a\r\nb.txt', 'a__b.txt'],
     ['a\0b.txt', 'a_b.txt'],
