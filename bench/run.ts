@@ -3,16 +3,17 @@
  * the contenders interleaved within one run. `npm run bench -- --quick` is the smoke version CI
  * runs (small files, one short round): it proves the benchmark works and asserts nothing.
  *
- * Options: --quick, --rounds N, --seconds S, --slow-seconds S (scenario 5), --only s1,s2,…,chunk,
+ * Options: --quick, --rounds N, --seconds S, --slow-seconds S (scenario 5), --only s1,s2,…,js,chunk,
  * --out DIR.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { startS3Server } from '../test/support/s3-server.ts';
 import { prepareFixtures, type Fixtures } from './lib/fixtures.ts';
-import { interleaved, type Sample, type Target } from './lib/measure.ts';
+import { format, interleaved, type Sample, type Target } from './lib/measure.ts';
 import { startKoa, startNginx, type BenchServer } from './lib/processes.ts';
 import { cpuSeconds, rssBytes, sampleRss } from './lib/proc.ts';
 import { slowClients } from './lib/slow-clients.ts';
@@ -37,7 +38,7 @@ const options: RunOptions = {
   seconds: Number(args.seconds ?? (quick ? 1 : 5)),
   slowClientSeconds: Number(args['slow-seconds'] ?? (quick ? 2 : 20)),
 };
-const only = new Set((args.only ?? 's1,s2,s3,s4,s5,s6').split(','));
+const only = new Set((args.only ?? 's1,s2,s3,s4,js,s5,s6').split(','));
 const log = (line: string) => console.log(line);
 const MiB = 1024 * 1024;
 
@@ -50,6 +51,7 @@ try {
   if (only.has('s1') || only.has('s2') || only.has('s3') || only.has('s4')) {
     samples.push(...(await fileScenarios(fixtures)));
   }
+  if (only.has('js')) samples.push(...(await inProcessScenario()));
   if (only.has('s5')) samples.push(...(await slowClientScenario(fixtures)));
   if (only.has('s6')) samples.push(...(await s3Scenario(fixtures)));
   if (only.has('chunk')) samples.push(...(await chunkSizeScenario(fixtures)));
@@ -140,6 +142,43 @@ async function fileScenarios(files: Fixtures): Promise<Sample[]> {
     ];
     results.push(...(await run('s4 offload small', offload(files.small.name), 64, 'req/s')));
     results.push(...(await run('s4 offload large', offload(files.large.name), 4, 'MB/s')));
+  }
+  return results;
+}
+
+/**
+ * Scenario "js": the library's own JavaScript per download, against a bare Koa handler sending
+ * the same bytes with the same headers, each in a fresh process driven in-process
+ * (bench/servers/in-process.ts): no network, disk or thread pool, so little noise.
+ */
+async function inProcessScenario(): Promise<Sample[]> {
+  log('js per download');
+  const script = join(import.meta.dirname, 'servers', 'in-process.ts');
+  const contenders = ['koa-downloadview', 'bare Koa handler'];
+  const downloads = quick ? 2000 : 100_000;
+  const results: Sample[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const contender = contenders[(i + round) % contenders.length]!;
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', script, contender, String(downloads)],
+        { env: { ...process.env, NODE_ENV: 'production' } },
+      );
+      const { cpuMicroseconds } = JSON.parse(stdout) as { cpuMicroseconds: number };
+      results.push({
+        scenario: 'js per download',
+        contender,
+        round,
+        metric: 'µs',
+        value: cpuMicroseconds,
+        serverCpuSeconds: (cpuMicroseconds * downloads) / 1e6,
+        bytes: 0,
+      });
+      log(
+        `  js per download · ${contender} · round ${round + 1}: ${format(cpuMicroseconds, 'µs')}`,
+      );
+    }
   }
   return results;
 }

@@ -1,8 +1,8 @@
 import { cpuSeconds } from './proc.ts';
 import { runWrk, type WrkOptions } from './wrk.ts';
 
-/** Requests per second, or decimal megabytes per second, or MiB of memory. */
-export type Metric = 'req/s' | 'MB/s' | 'MiB';
+/** Requests per second, decimal megabytes per second, MiB of memory, or CPU µs per download. */
+export type Metric = 'req/s' | 'MB/s' | 'MiB' | 'µs';
 
 /** One contender's result in one round of one scenario. */
 export interface Sample {
@@ -77,6 +77,7 @@ export async function interleaved(
 export function format(value: number, metric: Metric): string {
   if (metric === 'req/s') return `${Math.round(value).toLocaleString('en-US')} req/s`;
   if (metric === 'MB/s') return `${(value / 1000).toFixed(2)} GB/s`;
+  if (metric === 'µs') return `${value.toFixed(1)} µs`;
   return `${value.toFixed(1)} MiB`;
 }
 
