@@ -3,8 +3,8 @@
  * the contenders interleaved within one run. `npm run bench -- --quick` is the smoke version CI
  * runs (small files, one short round): it proves the benchmark works and asserts nothing.
  *
- * Options: --quick, --rounds N, --seconds S, --slow-seconds S (scenario 5), --only s1,s2,…,js,chunk,
- * --out DIR.
+ * Options: --quick, --rounds N, --seconds S, --slow-seconds S (scenario 5),
+ * --only s1,s2,…,js,chunk, --out DIR.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
@@ -40,6 +40,7 @@ const options: RunOptions = {
 };
 const only = new Set((args.only ?? 's1,s2,s3,s4,js,s5,s6').split(','));
 const log = (line: string) => console.log(line);
+const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 
 const fixtures = await prepareFixtures(quick);
@@ -160,7 +161,7 @@ async function inProcessScenario(): Promise<Sample[]> {
   for (let round = 0; round < options.rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(i + round) % contenders.length]!;
-      const { stdout } = await promisify(execFile)(
+      const { stdout } = await execFileAsync(
         process.execPath,
         ['--import', 'tsx', script, contender, String(downloads)],
         { env: { ...process.env, NODE_ENV: 'production' } },
