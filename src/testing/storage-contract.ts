@@ -84,7 +84,8 @@ interface Context {
   storage: Storage;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<StorageError> {
+/** The rejection of `promise`, which must be a `StorageError`; fails if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<StorageError> {
   try {
     await promise;
   } catch (err) {

@@ -412,16 +412,23 @@ describe('streaming backend: a file that shrinks between openFile and read', () 
   const OLD = Buffer.from('the old version of the file, longer than the new one\n');
   const NEW = Buffer.from('new, shorter\n');
 
-  it('plans again from the new metadata and sends the new bytes with their length', async () => {
+  /**
+   * `a.txt` served, then rewritten in place (same inode) after the first open, so the open
+   * descriptor sees it shrink.
+   */
+  async function shrinkingAfterFirstOpen() {
     const tree = await tempTree({ 'a.txt': OLD });
     const path = join(tree.dir, 'a.txt');
-    // Rewritten in place (same inode) after the first open: the descriptor sees the shrink.
     const spy = spyStorage(new FileSystemStorage({ location: tree.dir }), {
       afterOpen: async (_name, attempt) => {
         if (attempt === 1) await writeFile(path, NEW);
       },
     });
-    const server = await serveStorage(spy.storage);
+    return { tree, spy, server: await serveStorage(spy.storage) };
+  }
+
+  it('plans again from the new metadata and sends the new bytes with their length', async () => {
+    const { tree, spy, server } = await shrinkingAfterFirstOpen();
     try {
       const res = await request(`${server.url}/a.txt`);
       expect(res.status).to.equal(200);
@@ -441,14 +448,7 @@ describe('streaming backend: a file that shrinks between openFile and read', () 
   });
 
   it('plans a range again: a range the new file no longer has is a 416', async () => {
-    const tree = await tempTree({ 'a.txt': OLD });
-    const path = join(tree.dir, 'a.txt');
-    const spy = spyStorage(new FileSystemStorage({ location: tree.dir }), {
-      afterOpen: async (_name, attempt) => {
-        if (attempt === 1) await writeFile(path, NEW);
-      },
-    });
-    const server = await serveStorage(spy.storage);
+    const { tree, spy, server } = await shrinkingAfterFirstOpen();
     try {
       const res = await request(`${server.url}/a.txt`, { headers: { Range: 'bytes=20-29' } });
       expect(res.status).to.equal(416);

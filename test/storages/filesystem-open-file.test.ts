@@ -9,11 +9,11 @@ import { promisify } from 'node:util';
 import {
   STORAGE_ERROR_CODES,
   StorageChangedError,
-  StorageError,
   StorageInvalidNameError,
   StorageNotFoundError,
 } from '../../src/errors.ts';
 import type { OpenedFile } from '../../src/storage.ts';
+import { rejection } from '../../src/testing/storage-contract.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { HELLO, randomFile, tempTree } from '../support/fixtures.ts';
 import { openDescriptorCount } from '../support/http.ts';
@@ -23,17 +23,6 @@ import { buffer } from 'node:stream/consumers';
 const LINUX = process.platform === 'linux';
 const BIG = randomFile(300 * 1024);
 const SECRET = Buffer.from('outside the root\n');
-
-/** The rejection of `promise`, which must be a `StorageError`. */
-async function rejection(promise: Promise<unknown>): Promise<StorageError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err, 'rejection').to.be.instanceOf(StorageError);
-    return err as StorageError;
-  }
-  throw new Error('expected a rejection, but the call succeeded');
-}
 
 /** Rejects when `promise` has not settled within `ms`: a hang fails the test, it does not stall it. */
 function within<T>(promise: Promise<T>, ms: number): Promise<T> {
