@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { debuglog } from 'node:util';
 import { apache } from './backends/apache.ts';
 import { auto } from './backends/auto.ts';
-import type { Backend } from './backends/backend.ts';
+import type { Backend, OffloadTarget } from './backends/backend.ts';
 import { caddy } from './backends/caddy.ts';
 import { lighttpd } from './backends/lighttpd.ts';
 import { nginx } from './backends/nginx.ts';
@@ -10,6 +10,7 @@ import { redirect } from './backends/redirect.ts';
 import { streaming, type StreamingOptions } from './backends/stream.ts';
 import { toHttpError } from './errors.ts';
 import { DownloadFile } from './files/download-file.ts';
+import { checkOptionKeys, type OptionKeys } from './options.ts';
 import { compileRules, type CompiledRule, type DownloadRule } from './rules.ts';
 
 const debug = debuglog('koa-downloadview:middleware');
@@ -33,6 +34,14 @@ export interface DownloadViewOptions extends StreamingOptions {
   trustedProxies?: readonly string[];
 }
 
+const DOWNLOADVIEW_OPTION_KEYS: OptionKeys<DownloadViewOptions> = {
+  backend: true,
+  rules: true,
+  trustedProxies: true,
+  maxRanges: true,
+  etag: true,
+};
+
 const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
   nginx: () => nginx(),
   apache,
@@ -50,7 +59,8 @@ const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
  * router.get('/files/*path', storageDownload({ storage }));
  */
 export function downloadview(options: DownloadViewOptions = {}) {
-  const fallback = streaming(options);
+  checkOptionKeys('downloadview', options, DOWNLOADVIEW_OPTION_KEYS);
+  const fallback = streaming({ maxRanges: options.maxRanges, etag: options.etag });
   const backend =
     options.backend === 'auto'
       ? auto({ trustedProxies: options.trustedProxies ?? [] })
@@ -78,13 +88,26 @@ async function offload(
   backend: Backend,
   fallback: Backend,
 ): Promise<Backend | undefined> {
-  if (rules.length === 0) {
-    if (backend === fallback) return undefined;
-    return (await backend.deliver(ctx, file)) ? backend : undefined;
-  }
+  const chosen = await chooseBackend(file, rules, backend, fallback);
+  if (chosen === undefined) return undefined;
+  // Through the storage, before any offload header: it confines the name to its root and fails
+  // for a missing file, so a proxy is never sent to a file the storage would refuse to stream.
+  const stat = await file.stat();
+  const delivered = await chosen.backend.deliver(ctx, file, { stat, target: chosen.target });
+  return delivered ? chosen.backend : undefined;
+}
+
+/** The first matching rule's backend and target, or the rule-less backend; none: stream. */
+async function chooseBackend(
+  file: DownloadFile,
+  rules: readonly CompiledRule[],
+  backend: Backend,
+  fallback: Backend,
+): Promise<{ backend: Backend; target?: OffloadTarget } | undefined> {
+  if (rules.length === 0) return backend === fallback ? undefined : { backend };
   for (const rule of rules) {
     const target = await rule.match(file);
-    if (target) return (await rule.backend.deliver(ctx, file, target)) ? rule.backend : undefined;
+    if (target) return { backend: rule.backend, target };
   }
   return undefined;
 }

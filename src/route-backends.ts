@@ -3,8 +3,9 @@ import { apache } from './backends/apache.ts';
 import type { Backend } from './backends/backend.ts';
 import { caddy } from './backends/caddy.ts';
 import { lighttpd } from './backends/lighttpd.ts';
-import { nginx, type NginxOptions } from './backends/nginx.ts';
+import { NGINX_OPTION_KEYS, nginx, type NginxOptions } from './backends/nginx.ts';
 import { downloadview } from './middleware.ts';
+import { checkOptionKeys, type OptionKeys } from './options.ts';
 import type { DownloadRule } from './rules.ts';
 
 /** Where one route's files come from and where the proxy finds them. */
@@ -14,8 +15,16 @@ export type RouteRule = Omit<DownloadRule, 'backend'>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routers widen ctx freely
 export type RouteHandler = Middleware<any, any>;
 
+const ROUTE_RULE_KEYS: OptionKeys<RouteRule> = {
+  sourceUrl: true,
+  sourceDir: true,
+  destinationUrl: true,
+  destinationDir: true,
+};
+
 function wrap(name: string, handler: RouteHandler, backend: Backend, rule: RouteRule) {
   if (typeof handler !== 'function') throw new TypeError(`${name}: handler must be a function`);
+  checkOptionKeys(name, rule, ROUTE_RULE_KEYS);
   const view = downloadview({ backend, rules: [rule] });
   const wrapped = (ctx: Context, next: Next) => view(ctx, () => handler(ctx, next));
   return Object.defineProperty(wrapped, 'name', { value: name });
@@ -28,6 +37,7 @@ function wrap(name: string, handler: RouteHandler, backend: Backend, rule: Route
  * router.get('/media/*path', xAccelRedirect(storageDownload({ storage }), { sourceDir: '/srv/media', destinationUrl: '/protected/', expires: 'off' }));
  */
 export function xAccelRedirect(handler: RouteHandler, options: RouteRule & NginxOptions) {
+  checkOptionKeys('xAccelRedirect', options, { ...ROUTE_RULE_KEYS, ...NGINX_OPTION_KEYS });
   const { sourceUrl, sourceDir, destinationUrl, destinationDir, ...accel } = options;
   const rule = { sourceUrl, sourceDir, destinationUrl, destinationDir };
   return wrap('xAccelRedirect', handler, nginx(accel), rule);

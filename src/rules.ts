@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import type { Backend, OffloadTarget } from './backends/backend.ts';
 import type { DownloadFile } from './files/download-file.ts';
+import { checkOptionKeys, type OptionKeys } from './options.ts';
 
 /**
  * One offload rule, as django-downloadview's DOWNLOADVIEW_RULES: files whose URL starts with
@@ -16,6 +17,14 @@ export interface DownloadRule<B = Backend> {
   /** The backend for this rule; default: the middleware's backend. */
   backend?: B;
 }
+
+const RULE_KEYS: OptionKeys<DownloadRule> = {
+  sourceUrl: true,
+  sourceDir: true,
+  destinationUrl: true,
+  destinationDir: true,
+  backend: true,
+};
 
 /** A validated rule, ready to match files. */
 export interface CompiledRule {
@@ -40,6 +49,7 @@ export function compileRules(rules: readonly DownloadRule[], fallback: Backend):
 function compileRule(rule: DownloadRule, index: number, backend: Backend): CompiledRule {
   const where = `downloadview rule #${index + 1}`;
   if (rule === null || typeof rule !== 'object') throw new TypeError(`${where} must be an object`);
+  checkOptionKeys(where, rule, RULE_KEYS);
   const { sourceUrl, sourceDir } = rule;
   if ((sourceUrl === undefined) === (sourceDir === undefined)) {
     throw new TypeError(`${where} needs exactly one of "sourceUrl" or "sourceDir"`);

@@ -1,10 +1,20 @@
 import type { Context } from 'koa';
 import createError from 'http-errors';
-import { DownloadFile, type DownloadFileOptions } from './files/download-file.ts';
+import {
+  DOWNLOAD_FILE_OPTION_KEYS,
+  DownloadFile,
+  type DownloadFileOptions,
+} from './files/download-file.ts';
 import { HttpFile, type HttpFileOptions } from './files/http-file.ts';
 import { PathFile } from './files/path-file.ts';
-import { StorageFile } from './files/storage-file.ts';
+import {
+  STORAGE_FILE_OPTION_KEYS,
+  StorageFile,
+  type StorageFileOptions,
+} from './files/storage-file.ts';
 import { VirtualFile, type VirtualContent } from './files/virtual-file.ts';
+import { isMediaType } from './http/header-value.ts';
+import { checkOptionKeys, type OptionKeys } from './options.ts';
 import type { Storage } from './storage.ts';
 
 /** A value fixed at set-up, or computed from each request. */
@@ -14,7 +24,7 @@ export type PerRequest<T> = T | ((ctx: Context) => T | Promise<T>);
 export type DownloadRoute = (ctx: Context) => Promise<void>;
 
 /** Options of `storageDownload()`. */
-export interface StorageDownloadOptions extends DownloadFileOptions {
+export interface StorageDownloadOptions extends StorageFileOptions {
   storage: Storage;
   /** The name in the storage. Default: the router parameter `path` (`/files/*path`). */
   path?: PerRequest<string>;
@@ -27,6 +37,11 @@ export interface StorageDownloadOptions extends DownloadFileOptions {
  * router.get('/media/*path', storageDownload({ storage }));
  */
 export function storageDownload(options: StorageDownloadOptions): DownloadRoute {
+  checkOptionKeys('storageDownload', options, {
+    ...STORAGE_FILE_OPTION_KEYS,
+    storage: true,
+    path: true,
+  });
   const { storage, path = routeParam, ...presentation } = options;
   if (typeof storage?.open !== 'function') {
     throw new TypeError('storageDownload option "storage" must be a Storage');
@@ -37,7 +52,7 @@ export function storageDownload(options: StorageDownloadOptions): DownloadRoute 
 }
 
 /** Options of `pathDownload()`. */
-export interface PathDownloadOptions extends DownloadFileOptions {
+export interface PathDownloadOptions extends StorageFileOptions {
   /** The file's path; relative paths are taken under `root`. Default: the router param `path`. */
   path?: PerRequest<string>;
   /** The directory requests are confined to. Required when the path comes from the request. */
@@ -52,6 +67,7 @@ export interface PathDownloadOptions extends DownloadFileOptions {
  * router.get('/exports/*path', pathDownload({ root: '/srv/exports' }));
  */
 export function pathDownload(options: PathDownloadOptions): DownloadRoute {
+  checkOptionKeys('pathDownload', options, { ...STORAGE_FILE_OPTION_KEYS, path: true, root: true });
   const { path = routeParam, root, ...presentation } = options;
   if (typeof path !== 'string' && typeof root !== 'string') {
     throw new TypeError('pathDownload needs option "root" when the path comes from the request');
@@ -69,7 +85,20 @@ export interface VirtualDownloadOptions extends DownloadFileOptions {
   name: PerRequest<string>;
   /** Byte count of streamed content, when known. */
   size?: number;
+  /** When the content last changed (Last-Modified, If-Modified-Since). */
+  modified?: Date;
+  /** A strong entity tag, quoted, when the generator knows one. */
+  etag?: string;
 }
+
+const VIRTUAL_DOWNLOAD_OPTION_KEYS: OptionKeys<VirtualDownloadOptions> = {
+  ...DOWNLOAD_FILE_OPTION_KEYS,
+  content: true,
+  name: true,
+  size: true,
+  modified: true,
+  etag: true,
+};
 
 /**
  * A route that downloads content the app generates.
@@ -78,6 +107,7 @@ export interface VirtualDownloadOptions extends DownloadFileOptions {
  * router.get('/hello.txt', virtualDownload({ name: 'hello.txt', content: 'Hello world\n' }));
  */
 export function virtualDownload(options: VirtualDownloadOptions): DownloadRoute {
+  checkOptionKeys('virtualDownload', options, VIRTUAL_DOWNLOAD_OPTION_KEYS);
   const { content, name, ...rest } = options;
   return async function virtualDownload(ctx) {
     const resolved = { ...rest, name: await resolve(name, ctx) };
@@ -91,6 +121,13 @@ export interface HttpDownloadOptions extends HttpFileOptions {
   url: PerRequest<string | URL>;
 }
 
+const HTTP_DOWNLOAD_OPTION_KEYS: OptionKeys<HttpDownloadOptions> = {
+  ...DOWNLOAD_FILE_OPTION_KEYS,
+  url: true,
+  timeout: true,
+  headers: true,
+};
+
 /**
  * A route that streams a file from another HTTP server through Koa.
  *
@@ -98,6 +135,7 @@ export interface HttpDownloadOptions extends HttpFileOptions {
  * router.get('/mirror/:id', httpDownload({ url: (ctx) => `https://origin.internal/files/${ctx.params.id}` }));
  */
 export function httpDownload(options: HttpDownloadOptions): DownloadRoute {
+  checkOptionKeys('httpDownload', options, HTTP_DOWNLOAD_OPTION_KEYS);
   const { url, ...rest } = options;
   return async function httpDownload(ctx) {
     ctx.body = new HttpFile(await resolve(url, ctx), rest);
@@ -105,7 +143,7 @@ export function httpDownload(options: HttpDownloadOptions): DownloadRoute {
 }
 
 /** Options of `objectDownload()`. */
-export interface ObjectDownloadOptions<R> extends DownloadFileOptions {
+export interface ObjectDownloadOptions<R> extends StorageFileOptions {
   /** Loads the record for this request; `undefined` or `null` answers 404. */
   load: (ctx: Context) => R | undefined | null | Promise<R | undefined | null>;
   /** The storage the record's file names refer to. */
@@ -127,6 +165,14 @@ export interface ObjectDownloadOptions<R> extends DownloadFileOptions {
  */
 export function objectDownload<R>(options: ObjectDownloadOptions<R>): DownloadRoute {
   const { load, storage, field, filenameField, contentTypeField, ...presentation } = options;
+  checkOptionKeys('objectDownload', options, {
+    ...STORAGE_FILE_OPTION_KEYS,
+    load: true,
+    storage: true,
+    field: true,
+    filenameField: true,
+    contentTypeField: true,
+  });
   if (typeof load !== 'function')
     throw new TypeError('objectDownload option "load" must be a function');
   return async function objectDownload(ctx) {
@@ -142,7 +188,9 @@ export function objectDownload<R>(options: ObjectDownloadOptions<R>): DownloadRo
     ctx.body = new StorageFile(storage, value, {
       ...presentation,
       filename: stringField(record, filenameField) ?? presentation.filename,
-      contentType: stringField(record, contentTypeField) ?? presentation.contentType,
+      // A type stored with the record is data, not set-up: one that is no media type is
+      // ignored (the extension decides), instead of failing the download.
+      contentType: mediaTypeField(record, contentTypeField) ?? presentation.contentType,
     });
   };
 }
@@ -150,6 +198,11 @@ export function objectDownload<R>(options: ObjectDownloadOptions<R>): DownloadRo
 function stringField<R>(record: R, field: (keyof R & string) | undefined): string | undefined {
   const value = field === undefined ? undefined : record[field];
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function mediaTypeField<R>(record: R, field: (keyof R & string) | undefined): string | undefined {
+  const value = stringField(record, field);
+  return value !== undefined && isMediaType(value) ? value : undefined;
 }
 
 function routeParam(ctx: Context): string {

@@ -1,5 +1,6 @@
+import { checkOptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
-import { isHeaderSafe, rawUtf8 } from './header-values.ts';
+import { offloadPath } from './header-values.ts';
 import { answerOffloaded, validatorHeaders } from './offload.ts';
 
 /**
@@ -10,16 +11,18 @@ import { answerOffloaded, validatorHeaders } from './offload.ts';
  * @example
  * downloadview({ backend: apache(), rules: [{ sourceDir: '/srv/media', destinationDir: '/srv/media' }] });
  */
-export function apache(): Backend {
+export function apache(options?: Record<string, never>): Backend {
+  checkOptionKeys('apache', options, {});
   return {
     name: 'apache',
     destination: 'dir',
-    async deliver(ctx, file, target) {
-      if (!target) return false;
-      const path = target.destination + target.rest;
-      if (!isHeaderSafe(path)) return false;
-      const stat = await file.stat();
-      answerOffloaded(ctx, file, { ...validatorHeaders(stat), 'X-Sendfile': rawUtf8(path) }, stat);
+    async deliver(ctx, file, offload) {
+      if (!offload?.target) return false;
+      const { stat, target } = offload;
+      const path = offloadPath(target.destination + target.rest, 'raw');
+      if (path === undefined) return false;
+      const headers = { ...validatorHeaders(stat), 'X-Sendfile': path };
+      answerOffloaded(ctx, file, stat, headers);
       return true;
     },
   };

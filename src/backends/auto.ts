@@ -1,10 +1,15 @@
 import type { Context } from 'koa';
 import { BlockList, isIP } from 'node:net';
+import { debuglog } from 'node:util';
 import type { DownloadFile } from '../files/download-file.ts';
+import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import { targetFromPath } from '../rules.ts';
 import { apache } from './apache.ts';
-import type { Backend } from './backend.ts';
+import type { Backend, Offload } from './backend.ts';
+import { lighttpd } from './lighttpd.ts';
 import { nginx } from './nginx.ts';
+
+const debug = debuglog('koa-downloadview:auto');
 
 /** Options of the `auto` backend. */
 export interface AutoOptions {
@@ -13,45 +18,74 @@ export interface AutoOptions {
    * peer address (never with X-Forwarded-For, which a client can write).
    */
   trustedProxies: readonly string[];
+  /**
+   * Which server reads `X-Sendfile` when the proxy sends `X-Sendfile-Type: X-Sendfile`:
+   * Apache's mod_xsendfile takes the path as raw bytes, lighttpd percent-decodes it, so one
+   * value cannot name the same file for both. Without it such requests are streamed.
+   */
+  sendfile?: 'apache' | 'lighttpd';
 }
+
+const AUTO_OPTION_KEYS: OptionKeys<AutoOptions> = { trustedProxies: true, sendfile: true };
 
 /**
  * Offload configured by the proxy itself: a trusted proxy sends `X-Sendfile-Type`
- * (`X-Accel-Redirect` or `X-Sendfile`) and, for nginx, `X-Accel-Mapping: /local/dir/=/uri/`
- * pairs, so the proxy's configuration is the single source of truth. Requests from any other
- * peer are streamed: a client can never turn offload on or choose the mapping.
+ * (`X-Accel-Redirect` for nginx, or `X-Sendfile` for the server named by `sendfile`) and, for
+ * nginx, `X-Accel-Mapping: /local/dir/=/uri/` pairs, so the proxy's configuration is the
+ * single source of truth. Requests from any other peer are streamed: a client can never turn
+ * offload on or choose the mapping. The proxy must set (or clear) both headers itself on every
+ * request, as the configurations in docs/proxies/ do, or it forwards a client's own.
  *
  * @example
- * app.use(downloadview({ backend: auto({ trustedProxies: ['127.0.0.1'] }) }));
+ * app.use(downloadview({ backend: auto({ trustedProxies: ['127.0.0.1'], sendfile: 'apache' }) }));
  */
 export function auto(options: AutoOptions): Backend {
+  checkOptionKeys('auto', options, AUTO_OPTION_KEYS);
   const trusted = checkTrusted(options?.trustedProxies);
+  const sendfile = checkSendfile(options?.sendfile);
   const accel = nginx();
-  const sendfile = apache();
   return {
     name: 'auto',
-    async deliver(ctx, file) {
-      if (!isTrusted(trusted, ctx.req.socket.remoteAddress)) return false;
+    async deliver(ctx, file, offload) {
+      if (!offload || !isTrusted(trusted, ctx.req.socket.remoteAddress)) return false;
       const type = ctx.get('X-Sendfile-Type').trim().toLowerCase();
-      const path =
-        type === 'x-accel-redirect' || type === 'x-sendfile' ? await file.localPath() : undefined;
-      if (path === undefined) return false;
-      if (type === 'x-sendfile') return sendfile.deliver(ctx, file, targetFromPath(path, '/', '/'));
-      return deliverMapped(ctx, file, path, accel);
+      const backend =
+        type === 'x-accel-redirect' ? accel : type === 'x-sendfile' ? sendfile : undefined;
+      if (backend === undefined) {
+        if (type === 'x-sendfile')
+          debug('X-Sendfile asked, but option "sendfile" names no server: streamed');
+        return false;
+      }
+      const mapping = parseMapping(ctx.get('X-Accel-Mapping'), type);
+      const path = await file.localPath();
+      return path !== undefined && deliverMapped(ctx, file, path, mapping, backend, offload);
     },
   };
 }
 
-async function deliverMapped(ctx: Context, file: DownloadFile, path: string, accel: Backend) {
-  for (const [dir, uri] of parseMapping(ctx.get('X-Accel-Mapping'))) {
+async function deliverMapped(
+  ctx: Context,
+  file: DownloadFile,
+  path: string,
+  mapping: [string, string][],
+  backend: Backend,
+  offload: Offload,
+): Promise<boolean> {
+  for (const [dir, uri] of mapping) {
     const target = targetFromPath(path, dir, uri);
-    if (target) return accel.deliver(ctx, file, target);
+    if (target) return backend.deliver(ctx, file, { ...offload, target });
   }
   return false;
 }
 
-/** `X-Accel-Mapping: /srv/media/=/protected/, /srv/other=/other/` as [dir/, uri/] pairs. */
-function parseMapping(header: string): [string, string][] {
+/**
+ * `X-Accel-Mapping: /srv/media/=/protected/, /srv/other=/other/` as [dir/, uri/] pairs. With
+ * X-Sendfile the right side is the directory the server reads (`/srv/media/=/srv/media/`):
+ * the mapping then says which files the server may send at all. No mapping with X-Sendfile:
+ * any path, as the server sees the app's.
+ */
+function parseMapping(header: string, type: string): [string, string][] {
+  if (header.trim() === '' && type === 'x-sendfile') return [['/', '/']];
   return header
     .split(',')
     .map((pair) => pair.trim().split('='))
@@ -84,4 +118,13 @@ function checkTrusted(value: readonly string[] | undefined): BlockList {
   const trusted = new BlockList();
   for (const ip of value) trusted.addAddress(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
   return trusted;
+}
+
+function checkSendfile(value: AutoOptions['sendfile']): Backend | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'apache') return apache();
+  if (value === 'lighttpd') return lighttpd();
+  throw new TypeError(
+    `auto option "sendfile" must be 'apache' or 'lighttpd', got ${String(value)}`,
+  );
 }

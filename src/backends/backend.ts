@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { DownloadFile } from '../files/download-file.ts';
+import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
 
 /** Where a rule sends a file: its destination and the file's name below it. */
 export interface OffloadTarget {
@@ -12,13 +12,26 @@ export interface OffloadTarget {
 }
 
 /**
+ * A file resolved for offload. Before any backend but streaming is asked, `downloadview()`
+ * reads the file's metadata through its storage: the storage confines the name to its root and
+ * fails for a missing file, so no offload header is ever written for a file outside the root
+ * or for one that does not exist (the client gets the same 404 as when streaming).
+ */
+export interface Offload {
+  /** The file's metadata, as its storage reported it. */
+  readonly stat: DownloadFileStat;
+  /** Where the matching rule sends the file; absent for backends that need no rule. */
+  readonly target?: OffloadTarget;
+}
+
+/**
  * One way to deliver a `DownloadFile` to a client. The streaming fallback is a backend like the
- * proxy ones; it alone never declines.
+ * proxy ones; it alone never declines, and it alone is called without an `offload`.
  *
  * @example
  * const tagging: Backend = {
  *   name: 'tagging',
- *   async deliver(ctx, file) { ctx.set('X-File', file.filename); return false; },
+ *   async deliver(ctx, file, offload) { ctx.set('X-Size', String(offload?.stat.size)); return false; },
  * };
  */
 export interface Backend {
@@ -34,5 +47,5 @@ export interface Backend {
    * Answers the request in `ctx` with `file`, or resolves `false` to decline, in which case the
    * file is streamed by Koa instead. Rejects with storage or HTTP errors.
    */
-  deliver(ctx: Context, file: DownloadFile, target?: OffloadTarget): Promise<boolean>;
+  deliver(ctx: Context, file: DownloadFile, offload?: Offload): Promise<boolean>;
 }

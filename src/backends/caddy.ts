@@ -1,5 +1,6 @@
+import { checkOptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
-import { isHeaderSafe, rawUtf8 } from './header-values.ts';
+import { offloadPath } from './header-values.ts';
 import { answerOffloaded } from './offload.ts';
 
 /**
@@ -11,15 +12,18 @@ import { answerOffloaded } from './offload.ts';
  * @example
  * downloadview({ backend: caddy(), rules: [{ sourceDir: '/srv/media', destinationUrl: '/protected/' }] });
  */
-export function caddy(): Backend {
+export function caddy(options?: Record<string, never>): Backend {
+  checkOptionKeys('caddy', options, {});
   return {
     name: 'caddy',
     destination: 'url',
-    async deliver(ctx, file, target) {
-      if (!target) return false;
+    async deliver(ctx, file, offload) {
+      if (!offload?.target) return false;
+      const { stat, target } = offload;
       const location = target.destination + target.rest;
-      if (location.includes('?') || !isHeaderSafe(location)) return false;
-      answerOffloaded(ctx, file, { 'X-Accel-Redirect': rawUtf8(location) });
+      const value = location.includes('?') ? undefined : offloadPath(location, 'raw');
+      if (value === undefined) return false;
+      answerOffloaded(ctx, file, stat, { 'X-Accel-Redirect': value });
       return true;
     },
   };

@@ -1,24 +1,30 @@
+import { isFieldValue, isPlainText } from '../http/header-value.ts';
+import { encodeNameForUrl } from '../names.ts';
+
 /**
  * How each proxy reads an offload header's value (measured against the real servers):
  * nginx and lighttpd percent-decode it, Apache's mod_xsendfile and Caddy take the bytes as
  * they are. Node writes header strings as latin1, so raw UTF-8 must be passed as a "binary"
  * string of its bytes, or `é` would arrive as the single byte 0xE9.
  */
+export type PathEncoding = 'percent' | 'raw';
 
-/** CR, LF and NUL end or split a header; a value holding one is never emitted. */
-const UNSAFE_IN_HEADER = /[\r\n\0]/;
-
-/** Percent-encodes each `/`-separated segment, keeping the separators. */
-export function percentEncodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
+/**
+ * The header value naming `path` for a server that reads it with `encoding`, or `undefined`
+ * when no value can name it safely (a control character in it): such a file is declined and
+ * streamed by Koa, by every backend alike. The check is on the path itself, before encoding:
+ * percent-encoded, a CR or LF would always pass.
+ *
+ * @example
+ * offloadPath('/protected/a b.txt', 'percent'); // '/protected/a%20b.txt'
+ */
+export function offloadPath(path: string, encoding: PathEncoding): string | undefined {
+  if (!isPlainText(path)) return undefined;
+  const value = encoding === 'percent' ? encodeNameForUrl(path) : rawUtf8(path);
+  return isFieldValue(value) ? value : undefined;
 }
 
 /** The UTF-8 bytes of `value` as a latin1 string, which Node writes byte for byte. */
-export function rawUtf8(value: string): string {
+function rawUtf8(value: string): string {
   return Buffer.from(value, 'utf8').toString('latin1');
-}
-
-/** Whether `value` can be carried in a header without ending or splitting it. */
-export function isHeaderSafe(value: string): boolean {
-  return !UNSAFE_IN_HEADER.test(value);
 }

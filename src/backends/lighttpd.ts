@@ -1,5 +1,6 @@
+import { checkOptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
-import { isHeaderSafe, percentEncodePath } from './header-values.ts';
+import { offloadPath } from './header-values.ts';
 import { answerOffloaded } from './offload.ts';
 
 /**
@@ -11,15 +12,17 @@ import { answerOffloaded } from './offload.ts';
  * @example
  * downloadview({ backend: lighttpd(), rules: [{ sourceDir: '/srv/media', destinationDir: '/srv/media' }] });
  */
-export function lighttpd(): Backend {
+export function lighttpd(options?: Record<string, never>): Backend {
+  checkOptionKeys('lighttpd', options, {});
   return {
     name: 'lighttpd',
     destination: 'dir',
-    async deliver(ctx, file, target) {
-      if (!target) return false;
-      const path = target.destination + target.rest;
-      if (!isHeaderSafe(path)) return false;
-      answerOffloaded(ctx, file, { 'X-Sendfile': percentEncodePath(path) });
+    async deliver(ctx, file, offload) {
+      if (!offload?.target) return false;
+      const { stat, target } = offload;
+      const path = offloadPath(target.destination + target.rest, 'percent');
+      if (path === undefined) return false;
+      answerOffloaded(ctx, file, stat, { 'X-Sendfile': path });
       return true;
     },
   };

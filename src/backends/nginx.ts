@@ -1,5 +1,7 @@
+import { isFieldValue } from '../http/header-value.ts';
+import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
-import { isHeaderSafe, percentEncodePath } from './header-values.ts';
+import { offloadPath } from './header-values.ts';
 import { answerOffloaded } from './offload.ts';
 
 /** Options of the nginx backend; each becomes an `X-Accel-*` header nginx reads. */
@@ -24,36 +26,41 @@ export interface NginxOptions {
  * downloadview({ backend: nginx({ expires: 3600 }), rules: [{ sourceDir: '/srv/media', destinationUrl: '/protected/' }] });
  */
 export function nginx(options: NginxOptions = {}): Backend {
+  checkOptionKeys('nginx', options, NGINX_OPTION_KEYS);
   const headers = accelHeaders(options);
   return {
     name: 'nginx',
     destination: 'url',
-    async deliver(ctx, file, target) {
-      if (!target) return false;
+    async deliver(ctx, file, offload) {
+      if (!offload?.target) return false;
+      const { stat, target } = offload;
       if (isRemote(target.url)) {
         // A URL put into X-Accel-Redirect reaches nginx percent-decoded, which breaks signed
         // URLs; it travels in its own header, which the documented `/remote/` location passes
-        // to proxy_pass unchanged.
+        // to proxy_pass unchanged. Its metadata was read first (S3: a HEAD, no byte of the
+        // object), so Content-Type follows the storage's record, as when streaming.
         const remote = { 'X-Accel-Redirect': target.destination, 'X-Offload-Url': target.url };
-        // Metadata first (S3: a HEAD, no byte of the object): a missing object is the app's
-        // 404, as when streaming, instead of the storage's error document under the app's
-        // headers; and Content-Type follows the storage's record, as when streaming.
-        const stat = await file.stat();
-        answerOffloaded(ctx, file, { ...headers, ...remote }, stat);
+        answerOffloaded(ctx, file, stat, { ...headers, ...remote });
         return true;
       }
-      // Checked before encoding, as the other backends do: encoded, CR/LF/NUL would always
-      // pass, and such a name is declined (streamed) by every backend alike.
-      if (!isHeaderSafe(target.destination + target.rest)) return false;
-      const location = target.destination + percentEncodePath(target.rest);
-      answerOffloaded(ctx, file, { ...headers, 'X-Accel-Redirect': location });
+      const location = offloadPath(target.destination + target.rest, 'percent');
+      if (location === undefined) return false;
+      answerOffloaded(ctx, file, stat, { ...headers, 'X-Accel-Redirect': location });
       return true;
     },
   };
 }
 
+/** The keys of `NginxOptions`, for wrappers that accept them beside their own. */
+export const NGINX_OPTION_KEYS: OptionKeys<NginxOptions> = {
+  buffering: true,
+  charset: true,
+  expires: true,
+  limitRate: true,
+};
+
 function isRemote(url: string | undefined): url is string {
-  return url !== undefined && /^https?:\/\//i.test(url) && isHeaderSafe(url);
+  return url !== undefined && /^https?:\/\//i.test(url) && isFieldValue(url);
 }
 
 function accelHeaders(options: NginxOptions): Record<string, string> {

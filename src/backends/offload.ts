@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
 import { formatContentDisposition } from '../http/disposition.ts';
 import { statEtag } from '../http/etag.ts';
+import { knownEtag } from './validators.ts';
 
 /**
  * Answers with an empty 200 that tells the proxy to send the file. Always 200: Koa turns an
@@ -10,13 +11,13 @@ import { statEtag } from '../http/etag.ts';
  * No Content-Length of the file is claimed: the proxy sets its own.
  *
  * @example
- * answerOffloaded(ctx, file, { 'X-Accel-Redirect': '/protected/a.pdf' });
+ * answerOffloaded(ctx, file, stat, { 'X-Accel-Redirect': '/protected/a.pdf' });
  */
 export function answerOffloaded(
   ctx: Context,
   file: DownloadFile,
+  stat: DownloadFileStat,
   headers: Record<string, string>,
-  stat?: DownloadFileStat,
 ): void {
   ctx.body = '';
   ctx.status = 200;
@@ -32,7 +33,7 @@ export function answerOffloaded(
 export function validatorHeaders(stat: DownloadFileStat): Record<string, string> {
   const headers: Record<string, string> = {};
   const etag =
-    stat.etag ??
+    knownEtag(stat) ??
     (stat.size !== undefined && stat.modified ? statEtag(stat.size, stat.modified) : undefined);
   if (etag) headers['ETag'] = etag;
   if (stat.modified) headers['Last-Modified'] = stat.modified.toUTCString();

@@ -1,3 +1,5 @@
+import { isFieldValue } from '../http/header-value.ts';
+import { checkOptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
 
 /** Options of the redirect backend. */
@@ -17,6 +19,7 @@ const STATUSES = new Set([302, 303, 307]);
  * app.use(downloadview({ backend: redirect({ status: 307 }) }));
  */
 export function redirect(options: RedirectOptions = {}): Backend {
+  checkOptionKeys('redirect', options, { status: true });
   const status = options.status ?? 302;
   if (!STATUSES.has(status)) {
     throw new TypeError(`redirect option "status" must be 302, 303 or 307, got ${String(status)}`);
@@ -25,11 +28,13 @@ export function redirect(options: RedirectOptions = {}): Backend {
     name: 'redirect',
     async deliver(ctx, file) {
       const url = await file.url();
-      if (url === undefined) return false;
+      if (url === undefined || !isFieldValue(url)) return false;
       ctx.status = status;
       ctx.set('Location', url);
       ctx.set('Cache-Control', 'no-store');
       ctx.body = '';
+      // The route's body was the DownloadFile, for which Koa had chosen a JSON type.
+      ctx.remove('Content-Type');
       return true;
     },
   };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { formatContentDisposition } from '../http/disposition.ts';
-import { statEtag } from '../http/etag.ts';
+import { isStrongEtag, statEtag } from '../http/etag.ts';
 import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
 import type { FileFacts } from './stream-plan.ts';
 
@@ -27,11 +27,16 @@ export async function gatherFacts(
   return {
     size: stat.size,
     rangeable: file.rangeable,
-    etag: stat.etag ?? (await deriveEtag(file, stat, mode)),
+    etag: knownEtag(stat) ?? (await deriveEtag(file, stat, mode)),
     lastModified: stat.modified,
     contentType: file.contentType(stat),
     contentDisposition: formatContentDisposition(file.filename, file.attachment),
   };
+}
+
+/** The source's own tag when it is a well-formed strong one; anything else is not trusted. */
+export function knownEtag(stat: DownloadFileStat): string | undefined {
+  return stat.etag !== undefined && isStrongEtag(stat.etag) ? stat.etag : undefined;
 }
 
 async function deriveEtag(

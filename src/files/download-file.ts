@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
 import { posix } from 'node:path';
 import mime from 'mime-types';
+import { isMediaType } from '../http/header-value.ts';
+import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { ByteRange, OpenedFile, OpenFileOptions, OpenOptions } from '../storage.ts';
 
 /** Presentation options shared by every kind of download. */
@@ -23,6 +25,13 @@ export interface DownloadFileStat {
   contentType?: string;
 }
 
+/** The keys of `DownloadFileOptions`, for subclasses that add their own. */
+export const DOWNLOAD_FILE_OPTION_KEYS: OptionKeys<DownloadFileOptions> = {
+  filename: true,
+  attachment: true,
+  contentType: true,
+};
+
 const FALLBACK_TYPE = 'application/octet-stream';
 
 /**
@@ -38,7 +47,7 @@ export abstract class DownloadFile {
   readonly #contentType: string | undefined;
 
   protected constructor(defaultName: string, options: DownloadFileOptions = {}) {
-    checkOptions(options);
+    checkOptions(new.target.name, options);
     this.filename = options.filename ?? (posix.basename(defaultName) || 'download');
     this.attachment = options.attachment ?? true;
     this.#contentType = options.contentType;
@@ -77,13 +86,14 @@ export abstract class DownloadFile {
   }
 
   /**
-   * The Content-Type to send: the explicit option, else the source's record, else a guess from
-   * the file name. `mime-types` adds a charset only to text types, never to binary ones.
+   * The Content-Type to send: the explicit option, else the source's record when it is a valid
+   * media type (a stored value is not trusted to be one), else a guess from the file name's
+   * extension alone. `mime-types` adds a charset only to text types, never to binary ones.
    */
   contentType(stat: DownloadFileStat = {}): string {
-    const explicit = this.#contentType ?? stat.contentType;
-    if (explicit) return explicit;
-    return mime.contentType(this.filename) || FALLBACK_TYPE;
+    if (this.#contentType !== undefined) return this.#contentType;
+    if (stat.contentType && isMediaType(stat.contentType)) return stat.contentType;
+    return typeFromExtension(this.filename);
   }
 
   /**
@@ -97,7 +107,18 @@ export abstract class DownloadFile {
   }
 }
 
-function checkOptions(options: DownloadFileOptions): void {
+/**
+ * Only the extension is looked up: `mime-types` reads any string holding a `/` as a media type,
+ * so a name like `Invoice 2024/001.pdf` would otherwise become the Content-Type itself.
+ */
+function typeFromExtension(filename: string): string {
+  const extension = posix.extname(filename.slice(filename.lastIndexOf('/') + 1));
+  const type = extension === '' ? false : mime.lookup(extension);
+  return (type && mime.contentType(type)) || FALLBACK_TYPE;
+}
+
+function checkOptions(where: string, options: DownloadFileOptions): void {
+  checkOptionKeys(where, options, DOWNLOAD_FILE_OPTION_KEYS);
   const { filename, attachment, contentType } = options;
   if (filename !== undefined && (typeof filename !== 'string' || filename === '')) {
     throw new TypeError('DownloadFile option "filename" must be a non-empty string');
@@ -105,7 +126,9 @@ function checkOptions(options: DownloadFileOptions): void {
   if (attachment !== undefined && typeof attachment !== 'boolean') {
     throw new TypeError('DownloadFile option "attachment" must be a boolean');
   }
-  if (contentType !== undefined && (typeof contentType !== 'string' || contentType === '')) {
-    throw new TypeError('DownloadFile option "contentType" must be a non-empty string');
+  if (contentType !== undefined && (typeof contentType !== 'string' || !isMediaType(contentType))) {
+    throw new TypeError(
+      `DownloadFile option "contentType" must be a media type such as text/csv, got ${JSON.stringify(contentType)}`,
+    );
   }
 }

@@ -1,14 +1,14 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
-import type { DownloadFileOptions } from './download-file.ts';
-import { StorageFile } from './storage-file.ts';
+import { StorageFile, type StorageFileOptions } from './storage-file.ts';
 
 /** Options of `PathFile`. */
-export interface PathFileOptions extends DownloadFileOptions {
+export interface PathFileOptions extends StorageFileOptions {
   /**
    * Confine the path to this directory: a path built from the request can then never reach a
    * file outside it (`..`, absolute paths, NUL, symlinks out of the root all answer 404).
-   * Without `root` the path is trusted as given.
+   * Without `root` the path is trusted as given, except that a segment starting with `.`
+   * anywhere in it is refused unless `dotfiles: 'allow'`.
    */
   root?: string;
 }

@@ -1,10 +1,37 @@
 import type { Readable } from 'node:stream';
-import { StorageUnsupportedError } from '../errors.ts';
+import { StorageInvalidNameError, StorageUnsupportedError } from '../errors.ts';
+import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { ByteRange, OpenedFile, OpenFileOptions, OpenOptions, Storage } from '../storage.ts';
-import { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
+import {
+  DOWNLOAD_FILE_OPTION_KEYS,
+  DownloadFile,
+  type DownloadFileOptions,
+  type DownloadFileStat,
+} from './download-file.ts';
+
+/** Options of `StorageFile` (and of the route helpers that make one). */
+export interface StorageFileOptions extends DownloadFileOptions {
+  /**
+   * Names with a segment starting with `.` (`.env`, `.git/config`, `a/.ssh/id_rsa`):
+   * `'deny'` (default) answers them 404 without asking the storage, as send, koa-send and
+   * @fastify/static do; `'allow'` serves them like any other name.
+   */
+  dotfiles?: 'deny' | 'allow';
+}
+
+/** The keys of `StorageFileOptions`, for helpers that accept them. */
+export const STORAGE_FILE_OPTION_KEYS: OptionKeys<StorageFileOptions> = {
+  ...DOWNLOAD_FILE_OPTION_KEYS,
+  dotfiles: true,
+};
+
+/** A segment starting with a dot, at the start of the name or after any separator. */
+const DOT_SEGMENT = /(?:^|[/\\])\./;
 
 /**
- * A file held by a `Storage`, addressed by its name in that storage.
+ * A file held by a `Storage`, addressed by its name in that storage. Every access goes through
+ * the storage, which confines the name to its root; a name with a dot segment is refused
+ * first unless `dotfiles: 'allow'`.
  *
  * @example
  * router.get('/media/:name', (ctx) => { ctx.body = new StorageFile(storage, ctx.params.name); });
@@ -12,35 +39,57 @@ import { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from '.
 export class StorageFile extends DownloadFile {
   readonly storage: Storage;
   readonly name: string;
+  /** Set when the name is refused: every access rejects with it, before the storage is asked. */
+  readonly #refused: StorageInvalidNameError | undefined;
 
-  constructor(storage: Storage, name: string, options?: DownloadFileOptions) {
+  constructor(storage: Storage, name: string, options: StorageFileOptions = {}) {
     if (typeof storage?.stat !== 'function' || typeof storage.open !== 'function') {
       throw new TypeError('StorageFile needs a Storage (an object with stat() and open())');
     }
     if (typeof name !== 'string') throw new TypeError('StorageFile name must be a string');
-    super(name, options);
+    checkOptionKeys(new.target.name, options, STORAGE_FILE_OPTION_KEYS);
+    const { dotfiles = 'deny', ...presentation } = options;
+    if (dotfiles !== 'deny' && dotfiles !== 'allow') {
+      throw new TypeError(
+        `StorageFile option "dotfiles" must be 'deny' or 'allow', got ${String(dotfiles)}`,
+      );
+    }
+    super(name, presentation);
     this.storage = storage;
     this.name = name;
+    this.#refused =
+      dotfiles === 'deny' && DOT_SEGMENT.test(name)
+        ? new StorageInvalidNameError(storage.driver, name, 'dotfile (see option "dotfiles")')
+        : undefined;
   }
 
-  override stat(): Promise<DownloadFileStat> {
+  override async stat(): Promise<DownloadFileStat> {
+    this.#check();
     return this.storage.stat(this.name);
   }
 
-  override open(range?: ByteRange, options?: OpenOptions): Promise<Readable> {
+  override async open(range?: ByteRange, options?: OpenOptions): Promise<Readable> {
+    this.#check();
     return this.storage.open(this.name, range, options);
   }
 
   override async openFile(options?: OpenFileOptions): Promise<OpenedFile | undefined> {
+    this.#check();
     return this.storage.openFile?.(this.name, options);
   }
 
-  override localPath(): Promise<string | undefined> {
+  override async localPath(): Promise<string | undefined> {
+    this.#check();
     return unlessUnsupported(this.storage.path(this.name));
   }
 
-  override url(): Promise<string | undefined> {
+  override async url(): Promise<string | undefined> {
+    this.#check();
     return unlessUnsupported(this.storage.url(this.name));
+  }
+
+  #check(): void {
+    if (this.#refused) throw this.#refused;
   }
 }
 

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { isStrongEtag } from '../http/etag.ts';
 import type { ByteRange } from '../storage.ts';
 import { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
 
@@ -38,13 +39,14 @@ export class VirtualFile extends DownloadFile {
     if (typeof options?.name !== 'string') {
       throw new TypeError('VirtualFile option "name" must be a string');
     }
-    super(options.name, options);
+    const { name, size, modified, etag, ...presentation } = options;
+    super(name, presentation);
     this.#bytes = toBytes(content);
     if (!this.#bytes) this.#source = checkSource(content);
     this.#stat = {
-      size: this.#bytes?.length ?? checkSize(options.size),
-      modified: options.modified,
-      etag: options.etag,
+      size: this.#bytes?.length ?? checkSize(size),
+      modified: checkModified(modified),
+      etag: checkEtag(etag),
     };
   }
 
@@ -85,6 +87,22 @@ function checkSource(content: VirtualContent): Exclude<VirtualContent, string | 
     throw new TypeError('VirtualFile content must be a string, bytes, an iterable or a Readable');
   }
   return content as Exclude<VirtualContent, string | Uint8Array>;
+}
+
+function checkModified(modified: Date | undefined): Date | undefined {
+  if (modified !== undefined && !(modified instanceof Date && !Number.isNaN(modified.getTime()))) {
+    throw new TypeError('VirtualFile option "modified" must be a valid Date');
+  }
+  return modified;
+}
+
+function checkEtag(etag: string | undefined): string | undefined {
+  if (etag !== undefined && !(typeof etag === 'string' && isStrongEtag(etag))) {
+    throw new TypeError(
+      `VirtualFile option "etag" must be a quoted strong entity tag such as '"v1"', got ${JSON.stringify(etag)}`,
+    );
+  }
+  return etag;
 }
 
 function checkSize(size: number | undefined): number | undefined {

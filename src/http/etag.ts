@@ -10,6 +10,21 @@ export function statEtag(size: number, modified: Date): string {
   return `"${Math.floor(modified.getTime()).toString(16)}-${size.toString(16)}"`;
 }
 
+/** A strong entity-tag: DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text (RFC 9110 §8.8.3). */
+const STRONG_ENTITY_TAG = /^"[\x21\x23-\x7e\x80-\xff]*"$/;
+
+/**
+ * Whether `tag` is a well-formed strong entity tag, fit to be sent as ETag and compared in
+ * If-Range. A tag from a storage or an origin is checked before it is used.
+ *
+ * @example
+ * isStrongEtag('"abc"'); // true
+ * isStrongEtag('W/"abc"'); // false
+ */
+export function isStrongEtag(tag: string): boolean {
+  return STRONG_ENTITY_TAG.test(tag);
+}
+
 /** entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE (RFC 9110 §8.8.3); commas may sit inside quotes. */
 const ENTITY_TAG = /\s*(W\/)?"([^"]*)"\s*(?:,|$)/gy;
 

@@ -74,6 +74,9 @@ describe("auto backend (configured by the proxy's request headers)", () => {
   let storage: FileSystemStorage;
   let trusted: TestServer;
   let untrusted: TestServer;
+  /** `backend: 'auto'`, without `sendfile`: X-Sendfile requests are streamed. */
+  let accelOnly: TestServer;
+  let lighttpdSendfile: TestServer;
   /** The peer address each request arrived from, as the route saw it. */
   const peers: string[] = [];
 
@@ -94,7 +97,18 @@ describe("auto backend (configured by the proxy's request headers)", () => {
     cleanup = tree.cleanup;
     dir = await realpath(tree.dir);
     storage = new FileSystemStorage({ location: dir });
-    trusted = await serve(downloadview({ backend: 'auto', trustedProxies: ['127.0.0.1'] }), route);
+    trusted = await serve(
+      downloadview({ backend: auto({ trustedProxies: ['127.0.0.1'], sendfile: 'apache' }) }),
+      route,
+    );
+    accelOnly = await serve(
+      downloadview({ backend: 'auto', trustedProxies: ['127.0.0.1'] }),
+      route,
+    );
+    lighttpdSendfile = await serve(
+      downloadview({ backend: auto({ trustedProxies: ['127.0.0.1'], sendfile: 'lighttpd' }) }),
+      route,
+    );
     untrusted = await serve(
       downloadview({ backend: auto({ trustedProxies: ['10.9.9.9'] }) }),
       route,
@@ -104,6 +118,8 @@ describe("auto backend (configured by the proxy's request headers)", () => {
   after(async () => {
     await trusted?.close();
     await untrusted?.close();
+    await accelOnly?.close();
+    await lighttpdSendfile?.close();
     await cleanup?.();
   });
 
@@ -152,6 +168,38 @@ describe("auto backend (configured by the proxy's request headers)", () => {
       expect(res.headers['etag']).to.match(/^"[0-9a-f]+-c"$/);
       expect(res.headers['etag']).to.equal(streamed.headers['etag']);
       expect(res.headers['last-modified']).to.equal(streamed.headers['last-modified']);
+    });
+
+    it('X-Sendfile-Type: X-Sendfile without option "sendfile" is streamed: the encoding would be a guess', async () => {
+      const res = await get(accelOnly, nameQuery('a b.txt'), { 'X-Sendfile-Type': 'X-Sendfile' });
+      expect([res.status, res.body.toString(), offloadHeaders(res)]).to.deep.equal([
+        200,
+        CONTENT['a b.txt'],
+        {},
+      ]);
+      const accel = await get(accelOnly, nameQuery('a b.txt'), {
+        'X-Sendfile-Type': 'X-Accel-Redirect',
+        'X-Accel-Mapping': `${dir}/=/protected/`,
+      });
+      expect(offloadHeaders(accel)).to.deep.equal({ 'x-accel-redirect': '/protected/a%20b.txt' });
+    });
+
+    it("sendfile: 'lighttpd' percent-encodes the X-Sendfile path, as lighttpd decodes it", async () => {
+      const res = await get(lighttpdSendfile, nameQuery('a b.txt'), {
+        'X-Sendfile-Type': 'X-Sendfile',
+      });
+      expect(res.status).to.equal(200);
+      expect(res.headers['x-sendfile']).to.equal(
+        `${dir.split('/').map(encodeURIComponent).join('/')}/a%20b.txt`,
+      );
+    });
+
+    it('a missing file answers 404 with no offload header, as when streaming', async () => {
+      const headers = { 'X-Sendfile-Type': 'X-Sendfile' };
+      const res = await get(trusted, nameQuery('missing.txt'), headers);
+      const streamed = await get(untrusted, nameQuery('missing.txt'), headers);
+      expect([res.status, offloadHeaders(res)]).to.deep.equal([404, {}]);
+      expect(streamed.status).to.equal(404);
     });
 
     it('with several mapping pairs the first that holds the file wins, in header order', async () => {
@@ -332,7 +380,9 @@ describe("auto backend (configured by the proxy's request headers)", () => {
     for (const [trustedProxies, peer, offloads] of cases) {
       it(`trustedProxies ${JSON.stringify(trustedProxies)} and peer ${JSON.stringify(peer)}: ${offloads ? 'offloads' : 'declines'}`, async () => {
         const ctx = contextFrom(peer, { 'X-Sendfile-Type': 'X-Sendfile' });
-        expect(await auto({ trustedProxies }).deliver(ctx, file)).to.equal(offloads);
+        const backend = auto({ trustedProxies, sendfile: 'apache' });
+        const offload = { stat: await file.stat() };
+        expect(await backend.deliver(ctx, file, offload)).to.equal(offloads);
         expect(ctx.res.getHeader('X-Sendfile')).to.equal(offloads ? `${dir}/a b.txt` : undefined);
       });
     }
@@ -342,7 +392,8 @@ describe("auto backend (configured by the proxy's request headers)", () => {
         it(`IPv4 client seen as ::ffff:127.0.0.1, trustedProxies ${JSON.stringify(trustedProxies)}: offloaded`, async function () {
           let dual: Awaited<ReturnType<typeof serveOn>>;
           try {
-            dual = await serveOn('::', downloadview({ backend: 'auto', trustedProxies }), route);
+            const backend = auto({ trustedProxies, sendfile: 'apache' });
+            dual = await serveOn('::', downloadview({ backend }), route);
           } catch {
             return skipOrFail(this, 'this host cannot listen on IPv6 (::)');
           }
@@ -364,10 +415,16 @@ describe("auto backend (configured by the proxy's request headers)", () => {
         let v6: Awaited<ReturnType<typeof serveOn>>[];
         try {
           v6 = [
-            await serveOn('::1', downloadview({ backend: 'auto', trustedProxies: ['::1'] }), route),
             await serveOn(
               '::1',
-              downloadview({ backend: 'auto', trustedProxies: ['127.0.0.1'] }),
+              downloadview({ backend: auto({ trustedProxies: ['::1'], sendfile: 'apache' }) }),
+              route,
+            ),
+            await serveOn(
+              '::1',
+              downloadview({
+                backend: auto({ trustedProxies: ['127.0.0.1'], sendfile: 'apache' }),
+              }),
               route,
             ),
           ];
@@ -419,6 +476,19 @@ describe("auto backend (configured by the proxy's request headers)", () => {
         expect(make).to.throw(TypeError, message);
       });
     }
+
+    it('throws for an unknown option, naming it and the known ones', () => {
+      const misspelt = { trustedProxies: ['127.0.0.1'], sendFile: 'apache' } as never;
+      expect(() => auto(misspelt)).to.throw(
+        TypeError,
+        'auto: unknown option "sendFile"; known options: trustedProxies, sendfile',
+      );
+    });
+
+    it('throws for a "sendfile" that names no supported server', () => {
+      const nginx = { trustedProxies: ['127.0.0.1'], sendfile: 'nginx' } as never;
+      expect(() => auto(nginx)).to.throw(TypeError, /"sendfile" must be 'apache' or 'lighttpd'/);
+    });
 
     it('accepts IPv4, IPv6 and IPv4-mapped addresses', () => {
       const options: DownloadViewOptions = {

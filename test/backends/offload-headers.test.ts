@@ -88,6 +88,9 @@ class CraftedPathFile extends DownloadFile {
   }
 }
 
+/** Metadata as the middleware hands it to a backend it asks to offload. */
+const STAT = { size: 7, modified: new Date(0) };
+
 /** A Koa context over an unconnected socket, for calling a backend's deliver() directly. */
 function bareContext(): Context {
   const req = new IncomingMessage(new Socket());
@@ -606,7 +609,7 @@ describe('offload headers', () => {
             url: undefined,
           };
           const file = new CraftedPathFile(`/srv/media/${rest}`);
-          expect(await b.make().deliver(ctx, file, target)).to.equal(false);
+          expect(await b.make().deliver(ctx, file, { stat: STAT, target })).to.equal(false);
           expect(ctx.res.getHeaderNames()).to.deep.equal([]);
           expect(ctx.body).to.equal(undefined);
         });
@@ -654,7 +657,8 @@ describe('offload headers', () => {
     it('nginx declines when the destination itself holds CR/LF (the value would split the header)', async () => {
       const ctx = bareContext();
       const target: OffloadTarget = { destination: '/p\r\n/', rest: 'a.txt', url: undefined };
-      expect(await nginx().deliver(ctx, new CraftedPathFile('/x/a.txt'), target)).to.equal(false);
+      const file = new CraftedPathFile('/x/a.txt');
+      expect(await nginx().deliver(ctx, file, { stat: STAT, target })).to.equal(false);
       expect(ctx.res.hasHeader('X-Accel-Redirect')).to.equal(false);
     });
 

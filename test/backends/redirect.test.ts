@@ -46,3 +46,33 @@ describe('redirect backend', () => {
     expect(() => redirect({ status: 301 as never })).to.throw(TypeError, /status/);
   });
 });
+
+describe('edges: redirect answers', () => {
+  it('the 302 carries no Content-Type of the DownloadFile (Koa chose JSON for it)', async () => {
+    const storage = new MemoryStorage({ baseUrl: '/cdn/', files: { 'a.txt': 'x' } });
+    const server = await serve(downloadview({ backend: 'redirect' }), (ctx) => {
+      ctx.body = new StorageFile(storage, 'a.txt');
+    });
+    try {
+      const res = await request(server.url);
+      expect(res.status).to.equal(302);
+      expect(res.headers['content-type']).to.equal(undefined);
+      expect(res.body.length).to.equal(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a missing file answers 404, as when streaming, never a redirect to nothing', async () => {
+    const storage = new MemoryStorage({ baseUrl: '/cdn/' });
+    const server = await serve(downloadview({ backend: 'redirect' }), (ctx) => {
+      ctx.body = new StorageFile(storage, 'missing.txt');
+    });
+    try {
+      const res = await request(server.url);
+      expect([res.status, res.headers['location']]).to.deep.equal([404, undefined]);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -30,6 +30,50 @@ describe('DownloadFile presentation', () => {
     });
   }
 
+  describe('edges: the Content-Type comes from the extension only', () => {
+    const names: [string, string][] = [
+      ['text/html', 'application/octet-stream'],
+      ['Invoice 2024/001.pdf', 'application/pdf'],
+      ['a/b\u0001.txt', 'text/plain; charset=utf-8'],
+      ['html', 'application/octet-stream'],
+      ['image/svg+xml', 'application/octet-stream'],
+      ['x.txt/evil', 'application/octet-stream'],
+    ];
+    for (const [filename, type] of names) {
+      it(`filename ${JSON.stringify(filename)} gives ${type}, never the name itself`, async () => {
+        const headers = await headersFor('data.bin', { filename });
+        expect(headers['content-type']).to.equal(type);
+      });
+    }
+
+    it('a stored type that is not a media type is ignored, the extension decides', async () => {
+      for (const stored of ['Invoice 2024/001.pdf', 'text/plain\r\nX-Evil: 1', 'nonsense', '']) {
+        const file = new VirtualFile('x', { name: 'a.csv' });
+        expect(file.contentType({ contentType: stored }), stored).to.equal(
+          'text/csv; charset=utf-8',
+        );
+      }
+      const file = new VirtualFile('x', { name: 'a.csv' });
+      expect(file.contentType({ contentType: 'application/vnd.ms-excel' })).to.equal(
+        'application/vnd.ms-excel',
+      );
+    });
+
+    for (const contentType of [
+      'text/plain\r\nX-Evil: 1',
+      'Invoice 2024/001.pdf',
+      'text',
+      'a/b; c',
+    ]) {
+      it(`refuses contentType ${JSON.stringify(contentType)} at construction, naming the option`, () => {
+        expect(() => new VirtualFile('x', { name: 'a.txt', contentType })).to.throw(
+          TypeError,
+          /option "contentType" must be a media type/,
+        );
+      });
+    }
+  });
+
   it('uses an explicit contentType as given', async () => {
     const headers = await headersFor('x.txt', { contentType: 'application/vnd.kdv' });
     expect(headers['content-type']).to.equal('application/vnd.kdv');
