@@ -22,7 +22,9 @@ export function generatorStream(generator: AsyncGenerator<Buffer>, release: () =
 /**
  * Passes on only the bytes of `range` from `source`, whose first byte is at offset
  * `firstByte`, then ends and destroys `source` (closing its connection). For origins that
- * ignore or widen a requested Range: the prefix is read and dropped, never buffered.
+ * ignore or widen a requested Range: the prefix is read and dropped, never buffered. A source
+ * that ends before the last byte of `range` makes the stream fail, never end clean but short:
+ * a declared Content-Length is then cut off, not left to look complete.
  *
  * @example
  * sliceStream(wholeFileStream, { start: 100, end: 199 });
@@ -37,6 +39,9 @@ export function sliceStream(source: Readable, range: ByteRange, firstByte = 0): 
         offset += chunk.length;
         if (to > from) yield chunk.subarray(from, to);
         if (offset > range.end) return;
+      }
+      if (offset <= range.end) {
+        throw new Error(`source ended at byte ${offset}, before byte ${range.end} of the range`);
       }
     } finally {
       source.destroy();
