@@ -139,11 +139,11 @@ describe('HttpFile', () => {
     }
   });
 
-  it('pins its GET with If-Match and re-plans when the origin changed since the HEAD (412)', async () => {
-    // The origin publishes v2 right after the first HEAD, and honours If-Match.
+  /** An origin whose file changes to version 2 right after its first HEAD; it honours If-Match. */
+  async function changingOrigin() {
     const seen: string[] = [];
     let version = 1;
-    const changing = createServer((req, res) => {
+    const origin = createServer((req, res) => {
       seen.push(`${req.method} ${req.headers['if-match'] ?? '-'}`);
       const etag = `"v${version}"`;
       const body = `content of version ${version}\n`;
@@ -153,26 +153,50 @@ describe('HttpFile', () => {
       res.writeHead(200, { ETag: etag, 'Content-Length': body.length });
       res.end(req.method === 'HEAD' ? undefined : body);
     });
-    await new Promise<void>((resolve) => changing.listen(0, '127.0.0.1', resolve));
-    const { port } = changing.address() as AddressInfo;
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    const { port } = origin.address() as AddressInfo;
     const server = await serve(downloadview(), (ctx) => {
       ctx.body = new HttpFile(`http://127.0.0.1:${port}/doc.txt`);
     });
-    try {
-      const res = await request(server.url);
-      expect(res.status).to.equal(200);
-      expect(res.body.toString()).to.equal('content of version 2\n');
-      expect(res.headers.etag).to.equal('"v2"');
-      expect(seen).to.deep.equal(['HEAD -', 'GET "v1"', 'HEAD -', 'GET "v2"']);
-    } finally {
+    const close = async () => {
       await server.close();
-      changing.closeAllConnections();
-      await new Promise((resolve) => changing.close(resolve));
+      origin.closeAllConnections();
+      await new Promise((resolve) => origin.close(resolve));
+    };
+    return { url: server.url, seen, close };
+  }
+
+  it('pins its ranged GET with If-Match and re-plans when the origin changed since the HEAD (412)', async () => {
+    const changing = await changingOrigin();
+    try {
+      // "content of version N\n": byte 19 is N. The origin ignores Range: the byte is cut out.
+      const res = await request(changing.url, { headers: { Range: 'bytes=19-19' } });
+      expect(res.status).to.equal(206);
+      expect(res.body.toString()).to.equal('2');
+      expect(res.headers.etag).to.equal('"v2"');
+      expect(changing.seen).to.deep.equal(['HEAD -', 'GET "v1"', 'HEAD -', 'GET "v2"']);
+    } finally {
+      await changing.close();
+    }
+  });
+
+  it('serves a plain download with one GET, metadata and bytes from the same answer', async () => {
+    const changing = await changingOrigin();
+    try {
+      const res = await request(changing.url);
+      expect(res.status).to.equal(200);
+      expect(res.body.toString()).to.equal('content of version 1\n');
+      expect(res.headers.etag).to.equal('"v1"');
+      expect(changing.seen).to.deep.equal(['GET -']);
+    } finally {
+      await changing.close();
     }
   });
 
   it('takes its name from the decoded URL path and refuses other protocols', () => {
     expect(new HttpFile('http://h/dir/r%C3%A9sum%C3%A9.pdf').filename).to.equal('résumé.pdf');
+    expect(new HttpFile('http://h/dir/').filename).to.equal('dir');
+    expect(new HttpFile('http://h/').filename).to.equal('download');
     expect(() => new HttpFile('file:///etc/passwd')).to.throw(TypeError);
     expect(() => new HttpFile('http://h/x', { timeout: 0 })).to.throw(TypeError, /timeout/);
   });
