@@ -9,7 +9,7 @@ import { nginx } from './backends/nginx.ts';
 import { redirect } from './backends/redirect.ts';
 import { streaming, type StreamingOptions } from './backends/stream.ts';
 import { toHttpError } from './errors.ts';
-import { DownloadFile } from './files/download-file.ts';
+import { DownloadFile, DownloadFileSerializedError } from './files/download-file.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
 import { compileRules, type CompiledRule, type DownloadRule } from './rules.ts';
 
@@ -67,7 +67,7 @@ export function downloadview(options: DownloadViewOptions = {}) {
       : resolveBackend(options.backend, fallback);
   const rules = resolveRules(options.rules, backend, fallback);
   return async function downloadview(ctx: Context, next: Next): Promise<void> {
-    await next();
+    await next().catch(explainMisplacedMiddleware);
     const file: unknown = ctx.body;
     if (!(file instanceof DownloadFile)) return;
     try {
@@ -78,6 +78,19 @@ export function downloadview(options: DownloadViewOptions = {}) {
       throw toHttpError(err);
     }
   };
+}
+
+/**
+ * A DownloadFile read as JSON while downloadview() is installed means a middleware registered
+ * after it (so running between it and the route) read the body: say what to move where.
+ */
+function explainMisplacedMiddleware(err: unknown): never {
+  if (!(err instanceof DownloadFileSerializedError)) throw err;
+  throw new DownloadFileSerializedError(
+    'a middleware registered after downloadview() read the DownloadFile in ctx.body as JSON ' +
+      '(koa-compress reads its length, koa-etag hashes it): register such middleware before ' +
+      'downloadview(), e.g. app.use(compress()); app.use(downloadview()); app.use(router.routes())',
+  );
 }
 
 /** The backend that delivered `file`, or `undefined` when it is left to streaming. */

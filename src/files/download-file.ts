@@ -3,7 +3,13 @@ import { posix } from 'node:path';
 import mime from 'mime-types';
 import { isMediaType } from '../http/header-value.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
-import type { ByteRange, OpenedFile, OpenFileOptions, OpenOptions } from '../storage.ts';
+import type {
+  ByteRange,
+  OpenedFile,
+  OpenFileOptions,
+  OpenOptions,
+  UrlPresentation,
+} from '../storage.ts';
 
 /** Presentation options shared by every kind of download. */
 export interface DownloadFileOptions {
@@ -80,8 +86,12 @@ export abstract class DownloadFile {
     return undefined;
   }
 
-  /** A URL the bytes can be fetched from, for redirect offload; `undefined` when there is none. */
-  async url(): Promise<string | undefined> {
+  /**
+   * A URL the bytes can be fetched from, for rules and redirect offload; `undefined` when there
+   * is none. With `presentation`, a source that signs URLs (S3) signs the download's name and
+   * type into it, so a client sent there gets them from the storage.
+   */
+  async url(_presentation?: UrlPresentation): Promise<string | undefined> {
     return undefined;
   }
 
@@ -97,13 +107,27 @@ export abstract class DownloadFile {
   }
 
   /**
-   * A DownloadFile must never be serialised as JSON: that happens only when `downloadview()` is
-   * missing from the app, and would leak storage internals. Failing loudly makes Koa answer 500.
+   * A DownloadFile must never be serialised as JSON: that would leak storage internals, or be
+   * compressed or hashed as if it were the download. It happens when `downloadview()` is
+   * missing, or when a middleware between it and the route reads the body (koa-compress reads
+   * its length, koa-etag hashes it); `downloadview()` rewrites the message in that case.
    */
   toJSON(): never {
-    throw new TypeError(
-      'a DownloadFile reached the response without downloadview(): add app.use(downloadview())',
-    );
+    throw new DownloadFileSerializedError();
+  }
+}
+
+/**
+ * Thrown when a DownloadFile is read as JSON instead of being delivered. Koa answers 500.
+ */
+export class DownloadFileSerializedError extends TypeError {
+  readonly code = 'ERR_DOWNLOAD_FILE_SERIALIZED';
+
+  constructor(
+    message = 'a DownloadFile reached the response without downloadview(): add app.use(downloadview()) before your routes',
+  ) {
+    super(message);
+    this.name = 'DownloadFileSerializedError';
   }
 }
 

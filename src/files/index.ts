@@ -1,4 +1,9 @@
-export { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
+export {
+  DownloadFile,
+  DownloadFileSerializedError,
+  type DownloadFileOptions,
+  type DownloadFileStat,
+} from './download-file.ts';
 export { StorageFile } from './storage-file.ts';
 export { PathFile, type PathFileOptions } from './path-file.ts';
 export { VirtualFile, type VirtualContent, type VirtualFileOptions } from './virtual-file.ts';

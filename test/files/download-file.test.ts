@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { downloadview, VirtualFile, type DownloadFileOptions } from '../../src/index.ts';
+import type { Context, Next } from 'koa';
+import {
+  downloadview,
+  DownloadFileSerializedError,
+  VirtualFile,
+  type DownloadFileOptions,
+} from '../../src/index.ts';
 import { request } from '../support/http.ts';
 import { createApp, serve } from '../support/koa.ts';
 import { contentDisposition } from '../support/disposition.ts';
@@ -133,4 +139,38 @@ describe('DownloadFile presentation', () => {
       server.close();
     }
   });
+});
+
+describe('edges: a DownloadFile read as JSON by a middleware between downloadview() and the route', () => {
+  // What koa-compress (ctx.response.length) and koa-etag (JSON.stringify) do to the body.
+  const readers: [string, (ctx: Context) => unknown][] = [
+    ['reads ctx.response.length', (ctx) => ctx.response.length],
+    ['hashes JSON.stringify(ctx.body)', (ctx) => JSON.stringify(ctx.body)],
+  ];
+  for (const [what, read] of readers) {
+    it(`a middleware that ${what} fails the request with a message saying what to move`, async () => {
+      const server = await serve(
+        downloadview(),
+        async (ctx: Context, next: Next) => {
+          await next();
+          read(ctx);
+        },
+        (ctx: Context) => {
+          ctx.body = new VirtualFile('secret bytes', { name: 'x.txt' });
+        },
+      );
+      try {
+        const res = await request(server.url);
+        expect(res.status).to.equal(500);
+        expect(res.body.toString()).not.to.contain('secret');
+        expect(server.errors).to.have.length(1);
+        expect(server.errors[0]).to.be.instanceOf(DownloadFileSerializedError);
+        expect(server.errors[0]?.message).to.match(
+          /registered after downloadview\(\).*register such middleware before downloadview\(\)/,
+        );
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });
