@@ -6,8 +6,10 @@ import { DEFAULT_MAX_RANGES } from '../http/range.ts';
 import { multipartBody } from '../http/multipart.ts';
 import { toConditionalHeaders } from '../http/preconditions.ts';
 import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
+import { StorageFile } from '../files/storage-file.ts';
 import type { ByteRange, OpenedFile } from '../storage.ts';
 import type { Backend } from './backend.ts';
+import { holdToLength } from './length-guard.ts';
 import { planStream, type RequestFacts, type StreamPlan } from './stream-plan.ts';
 import { guardStreamErrors } from './stream-guard.ts';
 import { gatherFacts, type EtagMode } from './validators.ts';
@@ -32,7 +34,8 @@ export interface StreamingOptions {
 
 /**
  * The streaming fallback: Koa sends the bytes itself, with ranges, conditional requests and
- * HEAD as RFC 9110 describes. Used for every file no proxy rule offloads.
+ * HEAD as RFC 9110 describes. Used for every file no proxy rule offloads. Every body holds
+ * exactly the bytes its Content-Length declares: more are cut off, fewer abort the connection.
  *
  * @example
  * app.use(downloadview({ backend: streaming({ maxRanges: 4 }) }));
@@ -55,7 +58,7 @@ export function streaming(options: StreamingOptions = {}): Backend {
           const stat = opened?.stat ?? (await file.stat());
           const facts = await gatherFacts(file, stat, etag);
           const plan = planStream(request, facts, { maxRanges });
-          await applyPlan(ctx, plan, bodySource(file, stat, opened));
+          await applyPlan(ctx, plan, bodySource(ctx, file, stat, opened));
           return true;
         } catch (err) {
           opened?.close();
@@ -87,7 +90,10 @@ function wantsWhole({ method, range, conditions: c }: RequestFacts): boolean {
   return !(c.ifMatch || c.ifNoneMatch || c.ifModifiedSince || c.ifUnmodifiedSince || c.ifRange);
 }
 
-/** Where the planned body comes from: the opened file, else reads pinned to the stat's ETag. */
+/**
+ * Where the planned body comes from: the opened file, else reads pinned to the stat's ETag.
+ * Every body it hands out holds the length the plan declared (`holdToLength`).
+ */
 interface BodySource {
   /** The whole file or one range: a Buffer when small and the source allows, else a stream. */
   one(range?: ByteRange): Promise<Readable | Buffer>;
@@ -97,17 +103,59 @@ interface BodySource {
   release(): void;
 }
 
-function bodySource(file: DownloadFile, stat: DownloadFileStat, opened?: OpenedFile): BodySource {
-  const open = (range?: ByteRange) => file.open(range, { ifMatch: stat.etag });
+function bodySource(
+  ctx: Context,
+  file: DownloadFile,
+  stat: DownloadFileStat,
+  opened?: OpenedFile,
+): BodySource {
+  const mismatch = (detail: string) => changedError(file, detail);
+  const hold = (body: Readable, length: number | undefined) =>
+    length === undefined
+      ? body
+      : holdToLength(body, length, mismatch, (err) => ctx.app.emit('error', err, ctx));
+  const open = async (range?: ByteRange) =>
+    hold(await file.open(range, { ifMatch: stat.etag }), plannedLength(stat, range));
   if (!opened) return { one: open, open, release: () => undefined };
   return {
     one: async (range) => {
-      const length = range ? range.end - range.start + 1 : (stat.size ?? Infinity);
-      return length <= IN_MEMORY_BODY_LIMIT ? opened.read(range) : opened.stream(range);
+      const length = plannedLength(stat, range);
+      if (length === undefined || length > IN_MEMORY_BODY_LIMIT) {
+        // Read up to the planned end, not to the end of file: a file that grows is not followed.
+        return hold(await opened.stream(range ?? wholeRange(length)), length);
+      }
+      const bytes = await opened.read(range);
+      // Nothing is sent yet: a read that disagrees with the stat plans the response again.
+      if (bytes.length !== length) throw mismatch(`read ${bytes.length} of ${length} bytes`);
+      return bytes;
     },
     open,
     release: () => opened.close(),
   };
+}
+
+/** The byte count a read must give: the range's, else the whole file's when known. */
+function plannedLength(stat: DownloadFileStat, range?: ByteRange): number | undefined {
+  return range ? range.end - range.start + 1 : stat.size;
+}
+
+/** The whole file as an explicit range, when its size is known and not zero. */
+function wholeRange(size: number | undefined): ByteRange | undefined {
+  return size ? { start: 0, end: size - 1 } : undefined;
+}
+
+/**
+ * Bytes that disagree with the metadata the response was planned from: the file changed under
+ * the read, or its source does not keep its own word. The same error as a read pinned to an
+ * ETag that no longer matches, so that one code (`ERR_STORAGE_CHANGED`) says "bytes and
+ * metadata differ" wherever it is found; before the headers it makes the backend plan again.
+ */
+function changedError(file: DownloadFile, detail: string): StorageChangedError {
+  const cause = new Error(detail);
+  if (file instanceof StorageFile) {
+    return new StorageChangedError(file.storage.driver, file.name, { cause });
+  }
+  return new StorageChangedError(file.constructor.name, file.filename, { cause });
 }
 
 async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Promise<void> {

@@ -45,7 +45,9 @@ export function planMultipart(
 /**
  * The body described by `plan`. Each range is opened only when reached, one at a time, and
  * read with backpressure; destroying the body destroys the part being read, and a failure to
- * open or read a part destroys the body with that error.
+ * open or read a part destroys the body with that error. The plan's Content-Length counts on
+ * each stream `open` gives holding exactly its range: the streaming backend's does
+ * (`holdToLength`), so a part whose file changed fails the body instead of shifting the rest.
  *
  * @example
  * ctx.body = multipartBody(plan, (range) => storage.open(name, range));
