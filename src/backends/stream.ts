@@ -11,7 +11,7 @@ import type { ByteRange, OpenedFile } from '../storage.ts';
 import type { Backend } from './backend.ts';
 import { holdToLength } from './length-guard.ts';
 import { planStream, type RequestFacts, type StreamPlan } from './stream-plan.ts';
-import { guardStreamErrors } from './stream-guard.ts';
+import { answerHeadOverHttp2, guardStreamErrors } from './stream-guard.ts';
 import { gatherFacts, type EtagMode } from './validators.ts';
 
 /** A file that keeps changing under the reader gets a 503 after this many plans. */
@@ -47,6 +47,7 @@ export function streaming(options: StreamingOptions = {}): Backend {
     name: 'stream',
     async deliver(ctx, file) {
       const request = requestFacts(ctx);
+      if (request.method === 'HEAD') answerHeadOverHttp2(ctx);
       for (let attempt = 1; ; attempt++) {
         // HEAD never opens the file; GET opens it first where the source can give metadata
         // and bytes from one lookup.
