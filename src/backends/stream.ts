@@ -7,6 +7,7 @@ import { multipartBody } from '../http/multipart.ts';
 import { toConditionalHeaders } from '../http/preconditions.ts';
 import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
 import { StorageFile } from '../files/storage-file.ts';
+import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { ByteRange, OpenedFile } from '../storage.ts';
 import type { Backend } from './backend.ts';
 import { holdToLength } from './length-guard.ts';
@@ -32,15 +33,19 @@ export interface StreamingOptions {
   etag?: EtagMode;
 }
 
+const STREAMING_OPTION_KEYS: OptionKeys<StreamingOptions> = { maxRanges: true, etag: true };
+
 /**
  * The streaming fallback: Koa sends the bytes itself, with ranges, conditional requests and
  * HEAD as RFC 9110 describes. Used for every file no proxy rule offloads. Every body holds
  * exactly the bytes its Content-Length declares: more are cut off, fewer abort the connection.
+ * Options are checked here, once: an unknown key (`maxRange`) throws a TypeError naming it.
  *
  * @example
  * app.use(downloadview({ backend: streaming({ maxRanges: 4 }) }));
  */
 export function streaming(options: StreamingOptions = {}): Backend {
+  checkOptionKeys('streaming', options, STREAMING_OPTION_KEYS);
   const maxRanges = checkMaxRanges(options.maxRanges);
   const etag = checkEtagMode(options.etag);
   return {

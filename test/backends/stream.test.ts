@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Context } from 'koa';
-import { downloadview, StorageFile } from '../../src/index.ts';
+import { downloadview, StorageFile, streaming } from '../../src/index.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import {
   countingStorage,
@@ -276,6 +276,27 @@ describe('streaming backend', () => {
     it('evaluates preconditions before Range: If-None-Match wins over an unsatisfiable range', async () => {
       const res = await get('/hello.txt', { 'If-None-Match': etag, Range: 'bytes=500-' });
       expect(res.status).to.equal(304);
+    });
+  });
+
+  describe('options', () => {
+    it('refuses an unknown option, naming it and the known ones', () => {
+      expect(() => streaming({ maxRange: 3 } as never)).to.throw(
+        TypeError,
+        'streaming: unknown option "maxRange"; known options: maxRanges, etag',
+      );
+    });
+
+    it('accepts the known options, also when undefined (as downloadview() passes them)', () => {
+      expect(streaming({ maxRanges: 4, etag: 'content' }).name).to.equal('stream');
+      expect(streaming({ maxRanges: undefined, etag: undefined }).name).to.equal('stream');
+    });
+
+    it('refuses options that are not an object', () => {
+      expect(() => streaming([] as never)).to.throw(
+        TypeError,
+        'streaming: options must be an object',
+      );
     });
   });
 });
