@@ -7,11 +7,18 @@ import {
 /** The driver label of `FileSystemStorage` in errors. */
 export const DRIVER = 'filesystem';
 
+/**
+ * Codes that mean "there is no such file to download". ENXIO: opening a Unix socket; like a
+ * directory or a FIFO it is no file. ENAMETOOLONG: a segment over the filesystem's name limit
+ * (255 bytes on most) or a path over PATH_MAX can name no file; it is the client's name that
+ * is wrong, not the server (issue "No byte from outside the root").
+ */
+const NOT_FOUND = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENXIO', 'ENAMETOOLONG']);
+
 /** Maps a filesystem error to the storage error a caller can act on; the original is `cause`. */
 export function fail(err: unknown, name: string): never {
   const code = (err as NodeJS.ErrnoException)?.code;
-  // ENXIO: opening a Unix socket; like a directory or a FIFO it is no file to download.
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENXIO') {
+  if (code !== undefined && NOT_FOUND.has(code)) {
     throw new StorageNotFoundError(DRIVER, name, { cause: err });
   }
   if (code === 'ELOOP')

@@ -35,6 +35,12 @@ const DRIVER = 's3';
 const DEFAULT_EXPIRES_IN = 900;
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
 
+/**
+ * The longest object key S3 accepts, in bytes of UTF-8 (Amazon S3 User Guide, "Naming Amazon S3
+ * objects"). A longer name, prefix included, is answered 404 like any other missing name.
+ */
+const S3_MAX_KEY_BYTES = 1024;
+
 /** Options of `S3Storage`. */
 export interface S3StorageOptions {
   /** A configured client; any S3-compatible endpoint (AWS, MinIO, R2, Ceph). */
@@ -209,8 +215,11 @@ export class S3Storage implements Storage {
     return getSignedUrl(this.client, command, { expiresIn });
   }
 
+  /** A key longer than S3 allows names no object: not found, without asking the server. */
   #object(name: string): { Bucket: string; Key: string } {
-    return { Bucket: this.bucket, Key: this.prefix + normalizeName(name, DRIVER) };
+    const Key = this.prefix + normalizeName(name, DRIVER);
+    if (Buffer.byteLength(Key) > S3_MAX_KEY_BYTES) throw new StorageNotFoundError(DRIVER, name);
+    return { Bucket: this.bucket, Key };
   }
 
   async #call<T>(name: string, request: () => Promise<T>): Promise<T> {

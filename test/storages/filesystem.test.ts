@@ -2,10 +2,18 @@ import { expect } from 'chai';
 import { mkdtemp, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StorageInvalidNameError } from '../../src/errors.ts';
+import {
+  STORAGE_ERROR_CODES,
+  StorageInvalidNameError,
+  StorageNotFoundError,
+} from '../../src/errors.ts';
+import { downloadview, pathDownload, StorageFile } from '../../src/index.ts';
+import { rejection } from '../../src/testing/storage-contract.ts';
 import { describeStorageContract } from '../../src/testing/storage-contract.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { tempTree } from '../support/fixtures.ts';
+import { request } from '../support/http.ts';
+import { serve } from '../support/koa.ts';
 
 describeStorageContract('FileSystemStorage', async (fixtures) => {
   const tree = await tempTree(fixtures);
@@ -115,4 +123,58 @@ describe('FileSystemStorage', () => {
       await tree.cleanup();
     }
   });
+});
+
+// A name the filesystem cannot hold (ENAMETOOLONG) names no file: it is the client's name that
+// is wrong, so 404, never a 503 logged as the server's failure.
+describe('FileSystemStorage: names too long for the filesystem', () => {
+  const tooLong: [string, string][] = [
+    ['a segment of 300 bytes (over the 255-byte NAME_MAX)', 'a'.repeat(300)],
+    ['a segment of 150 characters and 300 bytes of UTF-8', 'é'.repeat(150)],
+    ['a path of 4,205 bytes (over the 4,096-byte PATH_MAX)', 'd/'.repeat(2100) + 'x.txt'],
+  ];
+  let tree: Awaited<ReturnType<typeof tempTree>>;
+  let storage: FileSystemStorage;
+  before(async () => {
+    tree = await tempTree({ 'a.txt': 'a file' });
+    storage = new FileSystemStorage({ location: tree.dir });
+  });
+  after(() => tree.cleanup());
+
+  for (const [what, name] of tooLong) {
+    it(`rejects ${what} with StorageNotFoundError from every call`, async () => {
+      const calls: [string, () => Promise<unknown>][] = [
+        ['stat', () => storage.stat(name)],
+        ['open', () => storage.open(name)],
+        ['openFile', () => storage.openFile(name)],
+        ['path', () => storage.path(name)],
+      ];
+      for (const [what, call] of calls) {
+        const err = await rejection(call());
+        expect(err, what).to.be.instanceOf(StorageNotFoundError);
+        expect(err.code).to.equal(STORAGE_ERROR_CODES.notFound);
+      }
+      expect(await storage.exists(name)).to.equal(false);
+    });
+
+    it(`answers 404 to ${what} over HTTP, reporting nothing but the 404`, async () => {
+      const viaPath = pathDownload({ root: tree.dir, path: name });
+      const server = await serve(downloadview(), async (ctx) => {
+        if (ctx.path === '/path') await viaPath(ctx);
+        else ctx.body = new StorageFile(storage, name);
+      });
+      try {
+        for (const path of ['/storage', '/path']) {
+          for (const method of ['GET', 'HEAD']) {
+            expect((await request(`${server.url}${path}`, { method })).status).to.equal(404);
+          }
+        }
+        // Koa emits every thrown error, a 404 included; none may be anything else.
+        const statuses = server.errors.map((err) => (err as { status?: number }).status);
+        expect(statuses).to.deep.equal([404, 404, 404, 404]);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });

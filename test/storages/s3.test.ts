@@ -4,7 +4,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { downloadview, redirect, StorageChangedError, StorageFile } from '../../src/index.ts';
+import {
+  downloadview,
+  encodeNameForUrl,
+  redirect,
+  StorageChangedError,
+  StorageFile,
+} from '../../src/index.ts';
 import { describeStorageContract } from '../../src/testing/storage-contract.ts';
 import { S3Storage } from '../../storages/s3.ts';
 import { request } from '../support/http.ts';
@@ -125,6 +131,24 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
     }
   });
 
+  // s3rver keeps each key as a file: under a prefix that holds objects its own filesystem refuses
+  // a 300-byte segment (a 500 from s3rver, where S3 answers NoSuchKey), so this prefix holds none.
+  it('answers 404 to a name with a 300-byte segment, reporting nothing but the 404', async () => {
+    const storage = storageUnder();
+    const server = await serve(downloadview(), (ctx) => {
+      ctx.body = new StorageFile(storage, 'a'.repeat(300));
+    });
+    try {
+      for (const method of ['GET', 'HEAD']) {
+        expect((await request(server.url, { method })).status).to.equal(404);
+      }
+      const statuses = server.errors.map((err) => (err as { status?: number }).status);
+      expect(statuses).to.deep.equal([404, 404]);
+    } finally {
+      await server.close();
+    }
+  });
+
   describe('requests made to S3 per download, counted at a relay in front of s3rver', () => {
     const small = randomBytes(1000);
     const big = randomBytes(200 * 1024);
@@ -143,7 +167,7 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
         prefix: 'counted/',
       });
       server = await serve(downloadview(), (ctx) => {
-        ctx.body = new StorageFile(storage, ctx.path.slice(1));
+        ctx.body = new StorageFile(storage, decodeURIComponent(ctx.path.slice(1)));
       });
     });
     after(async () => {
@@ -153,6 +177,9 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
     beforeEach(() => proxy.reset());
 
     const object = (name: string) => `/${s3.bucket}/counted/${name}`;
+    /** Errors the app reported other than a 404 (Koa emits every thrown error, 404s included). */
+    const reported = () =>
+      server.errors.filter((err) => (err as { status?: number }).status !== 404);
 
     for (const [name, bytes] of [
       ['small.bin', small],
@@ -192,6 +219,34 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
     it('a missing object is one GetObject answered 404', async () => {
       expect((await request(`${server.url}/absent.bin`)).status).to.equal(404);
       expect(proxy.requests()).to.deep.equal([`GET ${object('absent.bin')}?x-id=GetObject`]);
+    });
+
+    // S3 keys are at most 1024 bytes of UTF-8, prefix included ("counted/" is 8 of them).
+    const tooLong: [string, string][] = [
+      ['1017 ASCII bytes', 'a'.repeat(1017)],
+      ['510 characters and 1020 bytes of UTF-8', 'é'.repeat(510)],
+      ['nested segments of 1100 bytes', 'ab/'.repeat(366) + 'xy'],
+    ];
+    for (const [what, name] of tooLong) {
+      it(`a key over 1024 bytes (${what} after the prefix) is 404 without a request`, async () => {
+        for (const method of ['GET', 'HEAD']) {
+          const res = await request(`${server.url}/${encodeNameForUrl(name)}`, { method });
+          expect(res.status).to.equal(404);
+        }
+        expect(proxy.requests()).to.deep.equal([]);
+        expect(reported()).to.deep.equal([]);
+      });
+    }
+
+    it('a key of exactly 1024 bytes is asked of the server', async () => {
+      const storage = new S3Storage({
+        client: s3Client(`http://127.0.0.1:${proxy.port}`),
+        bucket: s3.bucket,
+        prefix: 'counted/',
+      });
+      // s3rver itself cannot store a key this long; what matters is that it was asked.
+      await storage.stat('a'.repeat(1016)).catch(() => undefined);
+      expect(proxy.requests()).to.have.length(1);
     });
   });
 
