@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, fstatSync, read } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { StorageChangedError } from '../src/errors.ts';
+import { StorageChangedError, StorageNotFoundError } from '../src/errors.ts';
 import type { ByteRange, OpenedFile, StorageStat } from '../src/storage.ts';
 import { DRIVER, fail } from './filesystem-errors.ts';
 
@@ -16,8 +16,12 @@ const readAt = promisify(read);
  * stay asynchronous.
  */
 
-/** The metadata of an open descriptor, `undefined` when it is not a regular file. */
-export function statDescriptor(fd: number, name: string): StorageStat | undefined {
+/**
+ * The metadata of the regular file open at `fd`. Anything else (a directory, a FIFO, a device)
+ * is not found. On any error the descriptor is closed first, exactly once: a second close could
+ * hit a descriptor number another open has been given since.
+ */
+export function regularFileStat(fd: number, name: string): StorageStat {
   let info;
   try {
     info = fstatSync(fd);
@@ -25,8 +29,9 @@ export function statDescriptor(fd: number, name: string): StorageStat | undefine
     release(fd);
     fail(err, name);
   }
-  if (!info.isFile()) return undefined;
-  return { size: info.size, modified: info.mtime };
+  if (info.isFile()) return { size: info.size, modified: info.mtime };
+  release(fd);
+  throw new StorageNotFoundError(DRIVER, name);
 }
 
 /** Closes a read-only descriptor; an error here cannot have lost data, so none is raised. */

@@ -1,5 +1,5 @@
 import { constants, existsSync, open as openCallback, readlinkSync } from 'node:fs';
-import { mkdir, open, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, realpath, rename, rm, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -13,7 +13,7 @@ import {
   StorageUnsupportedError,
 } from '../src/errors.ts';
 import { DRIVER, fail } from './filesystem-errors.ts';
-import { FileSystemOpenedFile, release, statDescriptor } from './filesystem-file.ts';
+import { FileSystemOpenedFile, regularFileStat, release } from './filesystem-file.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { contentStream } from '../src/storage-content.ts';
 import type {
@@ -43,11 +43,14 @@ export interface FileSystemStorageOptions {
 }
 
 /**
- * O_NOFOLLOW: a last component that is a link is resolved and confined first (or, after
- * resolution, was swapped in since and is refused). O_NONBLOCK: a FIFO planted under the root
- * must not hang the open; it has no effect on regular files.
+ * O_NONBLOCK: a FIFO planted under the root must not hang the open; it has no effect on regular
+ * files. O_NOCTTY: a link to a terminal must not become the process's controlling terminal,
+ * even if it is refused a moment later.
  */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const FOLLOW_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOCTTY ?? 0);
+
+/** O_NOFOLLOW as well: a link as the last component fails with ELOOP instead of being followed. */
+const NOFOLLOW_FLAGS = FOLLOW_FLAGS | (constants.O_NOFOLLOW ?? 0);
 
 /** Whether opening refuses a link as the last component (not on Windows). */
 const REFUSES_LINKS = constants.O_NOFOLLOW !== undefined;
@@ -64,9 +67,10 @@ const PROC_FD =
 const openDescriptor = promisify(openCallback);
 
 /**
- * Files in a local directory. Names are normalised first, then confined again here: the real
- * path (symlinks resolved) must stay inside the real root, and that same real path is what is
- * opened, so the check and the read can never see different files.
+ * Files in a local directory. Names are normalised first, then confined again here: what is
+ * checked is the file the kernel opened (its descriptor's real path must lie inside the real
+ * root), and that descriptor is what metadata and bytes are read from, so the check and the
+ * read can never see different files.
  *
  * @example
  * const storage = new FileSystemStorage({ location: '/srv/media', baseUrl: '/media/' });
@@ -94,11 +98,12 @@ export class FileSystemStorage implements Storage {
     this.readChunkSize = readChunkSize;
   }
 
+  /** Answered from an opened, confined descriptor: the metadata is that of what was checked. */
   async stat(name: string): Promise<StorageStat> {
-    const real = await this.#resolve(name);
-    const info = await stat(real).catch((err: unknown) => fail(err, name));
-    if (!info.isFile()) throw new StorageNotFoundError(DRIVER, name);
-    return { size: info.size, modified: info.mtime };
+    const fd = await this.#open(name);
+    const stat = regularFileStat(fd, name);
+    release(fd);
+    return stat;
   }
 
   async open(name: string, range?: ByteRange): Promise<Readable> {
@@ -107,49 +112,72 @@ export class FileSystemStorage implements Storage {
 
   /** Opening a local file transfers nothing yet, so `whole` changes nothing here. */
   async openFile(name: string, _options?: OpenFileOptions): Promise<OpenedFile> {
-    const fd = (await this.#openConfined(name)) ?? (await this.#openResolved(name));
-    const stat = statDescriptor(fd, name);
-    if (!stat) {
-      release(fd);
-      throw new StorageNotFoundError(DRIVER, name);
-    }
-    return new FileSystemOpenedFile(fd, stat, name, this.readChunkSize);
+    const fd = await this.#open(name);
+    return new FileSystemOpenedFile(fd, regularFileStat(fd, name), name, this.readChunkSize);
   }
 
   /**
-   * Opens first, then confines the file the kernel actually opened, with no separate path
-   * resolution (a thread-pool round trip and a lstat per directory) and no window between check
-   * and open. A name of one segment needs no check at all: O_NOFOLLOW refuses a link as its only
-   * component, so what opens is a file of the root itself. A deeper name is confined by the path
-   * Linux reports for the descriptor (a readlink of /proc, about 9 µs of CPU per request, which
-   * is why one-segment names skip it). `undefined` where neither can be done (no O_NOFOLLOW; no
-   * /proc for a deeper name; a symbolic link as the last component): the caller resolves first.
+   * Opens `name` confined to the root. A name of one segment is opened with O_NOFOLLOW and
+   * needs no check: a link as its only component fails with ELOOP, so what opens is a file of
+   * the root itself, and the readlink of /proc (about 9 µs of CPU) is saved. Any other name,
+   * and a one-segment link, is confined by what was opened.
    */
-  async #openConfined(name: string): Promise<number | undefined> {
+  async #open(name: string): Promise<number> {
     const normal = normalizeName(name, DRIVER);
-    const flat = REFUSES_LINKS && !normal.includes('/');
-    if (!flat && !(REFUSES_LINKS && PROC_FD)) return undefined;
-    let fd: number;
+    if (REFUSES_LINKS && !normal.includes('/')) {
+      const fd = await this.#openUnfollowed(join(this.location, normal), name);
+      if (fd !== undefined) return fd;
+    }
+    return (await this.#openChecked(name, normal)).fd;
+  }
+
+  /**
+   * Opens `name` following links, then confines the file the kernel actually opened, by the
+   * path Linux reports for the descriptor: there is no check of one path followed by an open of
+   * another, so a directory swapped for a link in between is refused, never followed (issue "No
+   * byte from outside the root"). The synchronous readlink of /proc costs no thread-pool trip.
+   */
+  async #openChecked(name: string, normal: string): Promise<{ fd: number; real: string }> {
+    if (!PROC_FD) return this.#openResolved(name);
+    const fd = await openDescriptor(join(this.location, normal), FOLLOW_FLAGS).catch(
+      (err: unknown) => fail(err, name),
+    );
+    return { fd, real: await this.#confineDescriptor(fd, name) };
+  }
+
+  /** Opens with O_NOFOLLOW; `undefined` when the last component is a link (ELOOP). */
+  async #openUnfollowed(path: string, name: string): Promise<number | undefined> {
     try {
-      fd = await openDescriptor(join(this.location, normal), OPEN_FLAGS);
+      return await openDescriptor(path, NOFOLLOW_FLAGS);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
       fail(err, name);
     }
-    if (flat) return fd;
+  }
+
+  /** The real path of the file open at `fd`, refused (and `fd` closed) unless inside the root. */
+  async #confineDescriptor(fd: number, name: string): Promise<string> {
     try {
-      await this.#confine(readlinkSync(`${PROC_FD}/${fd}`), name);
+      const real = readlinkSync(`${PROC_FD}/${fd}`);
+      await this.#confine(real, name);
+      return real;
     } catch (err) {
       release(fd);
       throw err instanceof StorageError ? err : fail(err, name);
     }
-    return fd;
   }
 
-  /** Resolves the real path (symbolic links followed), confines it, then opens it. */
-  async #openResolved(name: string): Promise<number> {
+  /**
+   * The fallback where there is no /proc (macOS, the BSDs, Windows): nothing there tells what a
+   * descriptor opened, so the real path is resolved, confined, and then opened (O_NOFOLLOW where
+   * it exists). This cannot guarantee confinement against someone who can write inside the
+   * root: a directory of that real path swapped for a link between the realpath and the open is
+   * followed. One-segment names keep their O_NOFOLLOW open, which has no such window.
+   */
+  async #openResolved(name: string): Promise<{ fd: number; real: string }> {
     const real = await this.#resolve(name);
-    return openDescriptor(real, OPEN_FLAGS).catch((err: unknown) => fail(err, name));
+    const fd = await openDescriptor(real, NOFOLLOW_FLAGS).catch((err: unknown) => fail(err, name));
+    return { fd, real };
   }
 
   async exists(name: string): Promise<boolean> {
@@ -185,8 +213,15 @@ export class FileSystemStorage implements Storage {
     );
   }
 
-  path(name: string): Promise<string> {
-    return this.#resolve(name);
+  /**
+   * The real path of the file, read from its opened and confined descriptor (then closed), so
+   * an offload header names the path that was checked. A directory or FIFO is not found.
+   */
+  async path(name: string): Promise<string> {
+    const { fd, real } = await this.#openChecked(name, normalizeName(name, DRIVER));
+    regularFileStat(fd, name);
+    release(fd);
+    return real;
   }
 
   async url(name: string): Promise<string> {
