@@ -15,6 +15,7 @@ import {
 import { DRIVER, fail } from './filesystem-errors.ts';
 import { FileSystemOpenedFile, regularFileStat, release } from './filesystem-file.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
+import { checkOptionKeys, type OptionKeys } from '../src/options.ts';
 import { contentStream } from '../src/storage-content.ts';
 import type {
   ByteRange,
@@ -41,6 +42,12 @@ export interface FileSystemStorageOptions {
   /** Bytes read per chunk when streaming. Default `FILESYSTEM_READ_CHUNK_SIZE`. */
   readChunkSize?: number;
 }
+
+const OPTION_KEYS: OptionKeys<FileSystemStorageOptions> = {
+  location: true,
+  baseUrl: true,
+  readChunkSize: true,
+};
 
 /**
  * O_NONBLOCK: a FIFO planted under the root must not hang the open; it has no effect on regular
@@ -83,6 +90,7 @@ export class FileSystemStorage implements Storage {
   #realRoot: Promise<string> | undefined;
 
   constructor(options: FileSystemStorageOptions) {
+    checkOptionKeys('FileSystemStorage', options, OPTION_KEYS);
     const { location, baseUrl, readChunkSize = FILESYSTEM_READ_CHUNK_SIZE } = options ?? {};
     if (typeof location !== 'string' || location === '') {
       throw new TypeError('FileSystemStorage option "location" must be a non-empty string');

@@ -6,6 +6,7 @@ import {
   StorageUnsupportedError,
 } from '../src/errors.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
+import { checkOptionKeys, type OptionKeys } from '../src/options.ts';
 import { contentBytes } from '../src/storage-content.ts';
 import { MemoryOpenedFile } from './memory-file.ts';
 import type {
@@ -28,6 +29,8 @@ export interface MemoryStorageOptions {
   files?: Record<string, string | Uint8Array>;
 }
 
+const OPTION_KEYS: OptionKeys<MemoryStorageOptions> = { baseUrl: true, files: true };
+
 interface StoredFile {
   readonly bytes: Buffer;
   readonly modified: Date;
@@ -47,6 +50,7 @@ export class MemoryStorage implements Storage {
   readonly #files = new Map<string, StoredFile>();
 
   constructor(options: MemoryStorageOptions = {}) {
+    checkOptionKeys('MemoryStorage', options, OPTION_KEYS);
     const { baseUrl, files = {} } = options;
     if (baseUrl !== undefined && (typeof baseUrl !== 'string' || baseUrl === '')) {
       throw new TypeError('MemoryStorage option "baseUrl" must be a non-empty string');

@@ -18,6 +18,7 @@ import {
 } from '../src/errors.ts';
 import { formatContentDisposition } from '../src/http/disposition.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
+import { checkOptionKeys, type OptionKeys } from '../src/options.ts';
 import { sliceStream } from '../src/generator-stream.ts';
 import { contentBytes } from '../src/storage-content.ts';
 import { S3OpenedFile } from './s3-file.ts';
@@ -62,6 +63,21 @@ export interface PresignOptions {
   contentType?: string;
 }
 
+const OPTION_KEYS: OptionKeys<S3StorageOptions> = {
+  client: true,
+  bucket: true,
+  prefix: true,
+  baseUrl: true,
+  urlExpiresIn: true,
+};
+
+const PRESIGN_OPTION_KEYS: OptionKeys<PresignOptions> = {
+  expiresIn: true,
+  filename: true,
+  attachment: true,
+  contentType: true,
+};
+
 /**
  * Objects in an S3 bucket. Metadata comes from HeadObject (or, for a plain download through
  * `openFile`, from the GetObject that carries the body); reads are GetObject calls with an
@@ -81,6 +97,7 @@ export class S3Storage implements Storage {
   readonly urlExpiresIn: number;
 
   constructor(options: S3StorageOptions) {
+    checkOptionKeys('S3Storage', options, OPTION_KEYS);
     const {
       client,
       bucket,
@@ -204,6 +221,7 @@ export class S3Storage implements Storage {
    * await storage.presignedUrl('a.pdf', { filename: 'Invoice.pdf', expiresIn: 60 });
    */
   async presignedUrl(name: string, options: PresignOptions = {}): Promise<string> {
+    checkOptionKeys('S3Storage.presignedUrl', options, PRESIGN_OPTION_KEYS);
     const { expiresIn = this.urlExpiresIn, filename, attachment = true, contentType } = options;
     const disposition =
       filename === undefined ? undefined : formatContentDisposition(filename, attachment);

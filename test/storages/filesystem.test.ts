@@ -46,6 +46,13 @@ describe('FileSystemStorage', () => {
     });
   }
 
+  it('throws a TypeError naming an unknown option and the known ones', () => {
+    expect(() => new FileSystemStorage({ location: '/tmp', baseurl: '/x' } as never)).to.throw(
+      TypeError,
+      /FileSystemStorage: unknown option "baseurl"; known options: location, baseUrl, readChunkSize/,
+    );
+  });
+
   it('reads in chunks of readChunkSize bytes', async () => {
     const tree = await tempTree({ 'big.bin': Buffer.alloc(100_000, 7) });
     try {

@@ -43,4 +43,11 @@ describe('MemoryStorage', () => {
     expect(() => new MemoryStorage({ baseUrl: '' })).to.throw(TypeError, /baseUrl/);
     expect(() => new MemoryStorage({ files: null as never })).to.throw(TypeError, /files/);
   });
+
+  it('throws a TypeError naming an unknown option and the known ones', () => {
+    expect(() => new MemoryStorage({ baseurl: '/x' } as never)).to.throw(
+      TypeError,
+      /MemoryStorage: unknown option "baseurl"; known options: baseUrl, files/,
+    );
+  });
 });

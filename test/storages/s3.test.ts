@@ -373,6 +373,26 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
     }
   });
 
+  it('throws a TypeError naming an unknown option and the known ones', () => {
+    const client = s3Client('http://127.0.0.1:1');
+    expect(() => new S3Storage({ client, bucket: 'b', Bucket: 'c' } as never)).to.throw(
+      TypeError,
+      /S3Storage: unknown option "Bucket"; known options: client, bucket, prefix, baseUrl, urlExpiresIn/,
+    );
+  });
+
+  it('rejects presignedUrl options it does not know with a TypeError naming them', async () => {
+    const storage = new S3Storage({ client: s3Client('http://127.0.0.1:1'), bucket: 'b' });
+    const err = await storage.presignedUrl('a.txt', { expires: 60 } as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(TypeError);
+    expect((err as Error).message).to.match(
+      /S3Storage.presignedUrl: unknown option "expires"; known options: expiresIn, filename, attachment, contentType/,
+    );
+  });
+
   const invalid: [string, object][] = [
     ['no client', { bucket: 'b' }],
     ['no bucket', { client: {} }],
