@@ -15,6 +15,7 @@ export type {
   Storage,
   StorageContent,
   StorageStat,
+  UrlPresentation,
 } from './storage.ts';
 export type { Backend } from './backends/backend.ts';
 export { streaming, type StreamingOptions } from './backends/stream.ts';

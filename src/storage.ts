@@ -60,6 +60,19 @@ export interface OpenedFile {
   close(): void;
 }
 
+/**
+ * How a download presents itself, for storages whose URLs carry it: S3 signs a presigned URL
+ * with `response-content-disposition` and `response-content-type`, so the bytes fetched from it
+ * (by a redirected browser) arrive under the download's name and type. The caller formats the
+ * values once, as it does for the headers it sends itself.
+ */
+export interface UrlPresentation {
+  /** A complete Content-Disposition value (`attachment; filename="…"; filename*=…`). */
+  readonly contentDisposition: string;
+  /** A complete Content-Type value. */
+  readonly contentType: string;
+}
+
 /** Content that `Storage.save()` accepts. */
 export type StorageContent =
   | string
@@ -115,8 +128,9 @@ export interface Storage {
    */
   path(name: string): Promise<string>;
   /**
-   * A URL for `name`: the configured base URL with each name segment percent-encoded.
-   * Rejects with `StorageUnsupportedError` when no base URL is configured.
+   * A URL for `name`: the configured base URL with each name segment percent-encoded, or a
+   * signed URL. A storage that signs URLs signs `presentation` into it when given; others
+   * ignore it. Rejects with `StorageUnsupportedError` when the storage has no URLs.
    */
-  url(name: string): Promise<string>;
+  url(name: string, presentation?: UrlPresentation): Promise<string>;
 }

@@ -16,7 +16,6 @@ import {
   StorageUnavailableError,
   StorageUnsupportedError,
 } from '../src/errors.ts';
-import { formatContentDisposition } from '../src/http/disposition.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { checkOptionKeys, type OptionKeys } from '../src/options.ts';
 import { sliceStream } from '../src/generator-stream.ts';
@@ -30,6 +29,7 @@ import type {
   Storage,
   StorageContent,
   StorageStat,
+  UrlPresentation,
 } from '../src/storage.ts';
 
 const DRIVER = 's3';
@@ -55,12 +55,13 @@ export interface S3StorageOptions {
   urlExpiresIn?: number;
 }
 
-/** How a presigned URL should present the download. */
-export interface PresignOptions {
+/**
+ * How a presigned URL should present the download: the values S3 then answers with, as
+ * `response-content-disposition` and `response-content-type`, formatted by the caller.
+ */
+export interface PresignOptions extends Partial<UrlPresentation> {
+  /** Lifetime in seconds. Default: the storage's `urlExpiresIn`. */
   expiresIn?: number;
-  filename?: string;
-  attachment?: boolean;
-  contentType?: string;
 }
 
 const OPTION_KEYS: OptionKeys<S3StorageOptions> = {
@@ -73,8 +74,7 @@ const OPTION_KEYS: OptionKeys<S3StorageOptions> = {
 
 const PRESIGN_OPTION_KEYS: OptionKeys<PresignOptions> = {
   expiresIn: true,
-  filename: true,
-  attachment: true,
+  contentDisposition: true,
   contentType: true,
 };
 
@@ -207,27 +207,31 @@ export class S3Storage implements Storage {
     throw new StorageUnsupportedError(DRIVER, 'path: objects have no local path');
   }
 
-  async url(name: string): Promise<string> {
+  /**
+   * `baseUrl` + the name when a base URL is set (a CDN cannot be signed, so `presentation` is
+   * ignored there), else a presigned GET URL carrying `presentation`.
+   */
+  async url(name: string, presentation?: UrlPresentation): Promise<string> {
     const normal = normalizeName(name, DRIVER);
     if (this.baseUrl !== undefined) return joinUrl(this.baseUrl, normal);
-    return this.presignedUrl(normal);
+    return this.presignedUrl(normal, presentation);
   }
 
   /**
-   * A presigned GET URL; with `filename` the response carries Content-Disposition (an ASCII
-   * `filename=` plus RFC 8187 `filename*`, which survives servers that garble raw UTF-8).
+   * A presigned GET URL. With `contentDisposition` / `contentType` S3 answers with those
+   * headers, so a browser sent there saves the download's name. Non-ASCII names should travel
+   * in RFC 8187 `filename*` with an ASCII `filename=`: some S3-compatible servers garble raw
+   * UTF-8 in that parameter.
    *
    * @example
-   * await storage.presignedUrl('a.pdf', { filename: 'Invoice.pdf', expiresIn: 60 });
+   * await storage.presignedUrl('a.pdf', { contentDisposition: 'attachment; filename="Invoice.pdf"', expiresIn: 60 });
    */
   async presignedUrl(name: string, options: PresignOptions = {}): Promise<string> {
     checkOptionKeys('S3Storage.presignedUrl', options, PRESIGN_OPTION_KEYS);
-    const { expiresIn = this.urlExpiresIn, filename, attachment = true, contentType } = options;
-    const disposition =
-      filename === undefined ? undefined : formatContentDisposition(filename, attachment);
+    const { expiresIn = this.urlExpiresIn, contentDisposition, contentType } = options;
     const command = new GetObjectCommand({
       ...this.#object(name),
-      ResponseContentDisposition: disposition,
+      ResponseContentDisposition: contentDisposition,
       ResponseContentType: contentType,
     });
     return getSignedUrl(this.client, command, { expiresIn });

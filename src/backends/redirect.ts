@@ -1,3 +1,4 @@
+import { formatContentDisposition } from '../http/disposition.ts';
 import { isFieldValue } from '../http/header-value.ts';
 import { checkOptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
@@ -26,8 +27,12 @@ export function redirect(options: RedirectOptions = {}): Backend {
   }
   return {
     name: 'redirect',
-    async deliver(ctx, file) {
-      const url = await file.url();
+    async deliver(ctx, file, offload) {
+      if (!offload) return false;
+      const url = await file.url({
+        contentDisposition: formatContentDisposition(file.filename, file.attachment),
+        contentType: file.contentType(offload.stat),
+      });
       if (url === undefined || !isFieldValue(url)) return false;
       ctx.status = status;
       ctx.set('Location', url);

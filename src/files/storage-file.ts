@@ -1,7 +1,14 @@
 import type { Readable } from 'node:stream';
 import { StorageInvalidNameError, StorageUnsupportedError } from '../errors.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
-import type { ByteRange, OpenedFile, OpenFileOptions, OpenOptions, Storage } from '../storage.ts';
+import type {
+  ByteRange,
+  OpenedFile,
+  OpenFileOptions,
+  OpenOptions,
+  Storage,
+  UrlPresentation,
+} from '../storage.ts';
 import {
   DOWNLOAD_FILE_OPTION_KEYS,
   DownloadFile,
@@ -83,9 +90,9 @@ export class StorageFile extends DownloadFile {
     return unlessUnsupported(this.storage.path(this.name));
   }
 
-  override async url(): Promise<string | undefined> {
+  override async url(presentation?: UrlPresentation): Promise<string | undefined> {
     this.#check();
-    return unlessUnsupported(this.storage.url(this.name));
+    return unlessUnsupported(this.storage.url(this.name, presentation));
   }
 
   #check(): void {

@@ -11,6 +11,7 @@ import {
   StorageChangedError,
   StorageFile,
 } from '../../src/index.ts';
+import { formatContentDisposition } from '../../src/http/disposition.ts';
 import { describeStorageContract } from '../../src/testing/storage-contract.ts';
 import { S3Storage } from '../../storages/s3.ts';
 import { request } from '../support/http.ts';
@@ -97,7 +98,7 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
     const storage = storageUnder('signed/');
     await storage.save('r.txt', 'x');
     const url = await storage.presignedUrl('r.txt', {
-      filename: 'résumé.txt',
+      contentDisposition: formatContentDisposition('résumé.txt', true),
       contentType: 'text/plain',
     });
     const res = await fetch(url);
@@ -265,6 +266,42 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
     }
   });
 
+  it("edges: the redirected download keeps the route's name and type, signed into the URL", async () => {
+    const storage = storageUnder('redirect/');
+    await storage.save('report.bin', 'id,total\n');
+    const server = await serve(downloadview({ backend: redirect() }), (ctx) => {
+      ctx.body = new StorageFile(storage, 'report.bin', {
+        filename: 'Relevé 2026.csv',
+        contentType: 'text/csv; charset=utf-8',
+      });
+    });
+    try {
+      const res = await request(server.url);
+      expect(res.status).to.equal(302);
+      const followed = await fetch(res.headers['location']!);
+      expect(await followed.text()).to.equal('id,total\n');
+      expect(followed.headers.get('content-disposition')).to.equal(
+        formatContentDisposition('Relevé 2026.csv', true),
+      );
+      expect(followed.headers.get('content-type')).to.equal('text/csv; charset=utf-8');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('edges: the redirect backend answers 404 for a missing object, never a URL to nothing', async () => {
+    const storage = storageUnder('redirect/');
+    const server = await serve(downloadview({ backend: redirect() }), (ctx) => {
+      ctx.body = new StorageFile(storage, 'missing.bin');
+    });
+    try {
+      const res = await request(server.url);
+      expect([res.status, res.headers['location']]).to.deep.equal([404, undefined]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('maps a stopped server to ERR_STORAGE_UNAVAILABLE, promptly', async () => {
     const storage = new S3Storage({
       client: s3Client(`http://127.0.0.1:${await freePort()}`, 1000),
@@ -389,7 +426,7 @@ describe('S3Storage against a real S3-protocol server (s3rver)', function () {
     );
     expect(err).to.be.instanceOf(TypeError);
     expect((err as Error).message).to.match(
-      /S3Storage.presignedUrl: unknown option "expires"; known options: expiresIn, filename, attachment, contentType/,
+      /S3Storage.presignedUrl: unknown option "expires"; known options: expiresIn, contentDisposition, contentType/,
     );
   });
 
