@@ -24,6 +24,28 @@ export function answerOffloaded(
   ctx.set('Content-Type', file.contentType(stat));
   ctx.set('Content-Disposition', formatContentDisposition(file.filename, file.attachment));
   ctx.set(headers);
+  dropUnlessSentWith200(
+    ctx,
+    Object.keys(headers).filter((name) => OFFLOAD_HEADER.test(name)),
+  );
+}
+
+/** The headers that tell a proxy what to send (validators and the rest may go with a 304). */
+const OFFLOAD_HEADER = /^x-(?:accel-|sendfile|offload-)/i;
+
+/**
+ * The offload headers leave only with the offload's own 200. A middleware that runs after
+ * downloadview() may still change the status (koa-conditional-get turns a fresh answer into a
+ * 304), and mod_xsendfile then passes `X-Sendfile: <absolute path>` to the client. Checked when
+ * the status line is written, the last moment anything can change it.
+ */
+function dropUnlessSentWith200(ctx: Context, names: readonly string[]): void {
+  const res = ctx.res;
+  const writeHead = res.writeHead;
+  res.writeHead = function writeHeadWithout(this: typeof res, ...args: unknown[]) {
+    if (args[0] !== 200) for (const name of names) this.removeHeader(name);
+    return (writeHead as (...a: unknown[]) => typeof res).apply(this, args);
+  } as typeof res.writeHead;
 }
 
 /**
