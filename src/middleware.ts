@@ -61,6 +61,9 @@ const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
 export function downloadview(options: DownloadViewOptions = {}) {
   checkOptionKeys('downloadview', options, DOWNLOADVIEW_OPTION_KEYS);
   const fallback = streaming({ maxRanges: options.maxRanges, etag: options.etag });
+  if (options.trustedProxies !== undefined && options.backend !== 'auto') {
+    throw new TypeError('downloadview option "trustedProxies" is read only with backend: \'auto\'');
+  }
   const backend =
     options.backend === 'auto'
       ? auto({ trustedProxies: options.trustedProxies ?? [] })
@@ -70,6 +73,10 @@ export function downloadview(options: DownloadViewOptions = {}) {
     await next().catch(explainMisplacedMiddleware);
     const file: unknown = ctx.body;
     if (!(file instanceof DownloadFile)) return;
+    // Koa keeps a status the route set beside the body. A success (202) is answered as 200, as
+    // offload needs; a 403 or 404 with a file must never turn into the file: fail closed, no
+    // byte leaves, and the message says why.
+    if (ctx.status < 200 || ctx.status > 299) throw statusWithFile(ctx.status);
     try {
       const by = (await offload(ctx, file, rules, backend, fallback)) ?? fallback;
       if (by === fallback) await fallback.deliver(ctx, file);
@@ -78,6 +85,13 @@ export function downloadview(options: DownloadViewOptions = {}) {
       throw toHttpError(err);
     }
   };
+}
+
+function statusWithFile(status: number): Error {
+  return new TypeError(
+    `a route set status ${status} and a DownloadFile body: downloadview() sends files only ` +
+      `with 200; refuse with ctx.throw(${status}) instead of setting a body`,
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import type { Backend, OffloadTarget } from './backends/backend.ts';
 import type { DownloadFile } from './files/download-file.ts';
+import { isPlainText } from './http/header-value.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
 
 /**
@@ -77,7 +78,18 @@ function compileDestination(rule: DownloadRule, where: string, backend: Backend)
     throw new TypeError(`${where}: backend "${backend.name}" needs "${key}"`);
   }
   const checked = checkString(value, `${where} "${key}"`);
-  return wanted === 'url' ? withSlash(checked) : withSlash(resolve(checked));
+  // A destination is written into the offload header: it must be an absolute path (a location
+  // of the proxy's, or a directory), never resolved against the app's working directory.
+  if (!checked.startsWith('/') || !isPlainText(checked)) {
+    throw new TypeError(
+      `${where} "${key}" must be an absolute path without control characters, got ${JSON.stringify(checked)}`,
+    );
+  }
+  if (wanted === 'dir') return withSlash(resolve(checked));
+  if (/(^|\/)\.\.?(\/|$)/.test(checked)) {
+    throw new TypeError(`${where} "${key}" must not hold "." or ".." segments, got ${checked}`);
+  }
+  return withSlash(checked);
 }
 
 /** The remainder after `prefix`, decoded segment by segment; refused if any segment is unsafe. */

@@ -8,6 +8,7 @@ import {
 import { HttpFile, type HttpFileOptions } from './files/http-file.ts';
 import { PathFile } from './files/path-file.ts';
 import {
+  checkDotfiles,
   STORAGE_FILE_OPTION_KEYS,
   StorageFile,
   type StorageFileOptions,
@@ -43,6 +44,7 @@ export function storageDownload(options: StorageDownloadOptions): DownloadRoute 
     path: true,
   });
   const { storage, path = routeParam, ...presentation } = options;
+  checkDotfiles('storageDownload', presentation.dotfiles);
   if (typeof storage?.open !== 'function') {
     throw new TypeError('storageDownload option "storage" must be a Storage');
   }
@@ -69,6 +71,7 @@ export interface PathDownloadOptions extends StorageFileOptions {
 export function pathDownload(options: PathDownloadOptions): DownloadRoute {
   checkOptionKeys('pathDownload', options, { ...STORAGE_FILE_OPTION_KEYS, path: true, root: true });
   const { path = routeParam, root, ...presentation } = options;
+  checkDotfiles('pathDownload', presentation.dotfiles);
   if (typeof path !== 'string' && typeof root !== 'string') {
     throw new TypeError('pathDownload needs option "root" when the path comes from the request');
   }
@@ -175,6 +178,7 @@ export function objectDownload<R>(options: ObjectDownloadOptions<R>): DownloadRo
   });
   if (typeof load !== 'function')
     throw new TypeError('objectDownload option "load" must be a function');
+  checkDotfiles('objectDownload', presentation.dotfiles);
   return async function objectDownload(ctx) {
     const record = await load(ctx);
     if (record == null) throw createError(404);

@@ -1,6 +1,14 @@
 import { expect } from 'chai';
-import { downloadview, StorageFile, VirtualFile, type Backend } from '../src/index.ts';
+import {
+  downloadview,
+  pathDownload,
+  StorageFile,
+  storageDownload,
+  VirtualFile,
+  type Backend,
+} from '../src/index.ts';
 import { FileSystemStorage } from '../storages/filesystem.ts';
+import { MemoryStorage } from '../storages/memory.ts';
 import { tempTree } from './support/fixtures.ts';
 import { request } from './support/http.ts';
 import { serve } from './support/koa.ts';
@@ -133,4 +141,64 @@ describe('downloadview()', () => {
       }
     });
   });
+});
+
+describe('security: a status the route set beside its file', () => {
+  for (const status of [403, 404, 401, 500, 302, 304, 100]) {
+    it(`${status} with a DownloadFile body fails closed: 500, no byte of the file, one error naming the mistake`, async () => {
+      const server = await serve(downloadview(), (ctx) => {
+        ctx.status = status;
+        ctx.body = new VirtualFile('secret bytes', { name: 'x.txt' });
+      });
+      try {
+        const res = await request(server.url);
+        expect(res.status).to.equal(500);
+        expect(res.body.toString()).not.to.contain('secret');
+        expect(server.errors.map((e) => e.message)).to.deep.equal([
+          `a route set status ${status} and a DownloadFile body: downloadview() sends files only with 200; refuse with ctx.throw(${status}) instead of setting a body`,
+        ]);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it('a success status (201) is answered as 200 with the file', async () => {
+    const server = await serve(downloadview(), (ctx) => {
+      ctx.status = 201;
+      ctx.body = new VirtualFile('made', { name: 'x.txt' });
+    });
+    try {
+      const res = await request(server.url);
+      expect([res.status, res.body.toString()]).to.deep.equal([200, 'made']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('edges: option values checked at set-up, not per request', () => {
+  const storage = new MemoryStorage();
+  const cases: [string, () => unknown, RegExp][] = [
+    [
+      "storageDownload({ dotfiles: 'ignore' })",
+      () => storageDownload({ storage, dotfiles: 'ignore' as never }),
+      /storageDownload option "dotfiles" must be 'deny' or 'allow'/,
+    ],
+    [
+      'pathDownload({ dotfiles: false })',
+      () => pathDownload({ root: '/srv', dotfiles: false as never }),
+      /pathDownload option "dotfiles"/,
+    ],
+    [
+      "trustedProxies with backend 'stream'",
+      () => downloadview({ trustedProxies: ['127.0.0.1'] }),
+      /"trustedProxies" is read only with backend: 'auto'/,
+    ],
+  ];
+  for (const [what, make, message] of cases) {
+    it(`throws for ${what}`, () => {
+      expect(make).to.throw(TypeError, message);
+    });
+  }
 });

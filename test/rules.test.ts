@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Context, Next } from 'koa';
 import { realpath, symlink, rm } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   apache,
@@ -278,7 +278,6 @@ describe('rules', () => {
         apache(),
         '/srv/media/',
       ],
-      ['a relative destinationDir', { destinationDir: 'media' }, apache(), `${resolve('media')}/`],
     ];
     for (const [what, destination, backend, expected] of destinations) {
       it(`rewrites ${what} to ${expected}`, async () => {
@@ -289,6 +288,21 @@ describe('rules', () => {
           rest: 's/a.txt',
           url: '/media/s/a.txt',
         });
+      });
+    }
+
+    const refused: [string, DownloadRule, Backend][] = [
+      ['a relative destinationDir', { destinationDir: 'media' }, apache()],
+      ['a relative destinationUrl', { destinationUrl: 'protected/' }, nginx()],
+      ['an absolute URL as destinationUrl', { destinationUrl: 'http://evil.test/x/' }, nginx()],
+      ['a destinationUrl with ..', { destinationUrl: '/a/../protected/' }, caddy()],
+      ['a destinationUrl with CR/LF', { destinationUrl: '/p\r\n/' }, nginx()],
+      ['a destinationDir with NUL', { destinationDir: '/srv/\0media' }, lighttpd()],
+    ];
+    for (const [what, destination, backend] of refused) {
+      it(`refuses ${what} at set-up`, () => {
+        const rules = [{ sourceUrl: '/media/', ...destination }];
+        expect(() => downloadview({ backend, rules })).to.throw(TypeError, /must/);
       });
     }
 

@@ -20,6 +20,9 @@ export type PathEncoding = 'percent' | 'raw';
  */
 export function offloadPath(path: string, encoding: PathEncoding): string | undefined {
   if (!isPlainText(path)) return undefined;
+  // Raw, a leading or trailing space would be trimmed by the server's header parser (as HTTP
+  // requires), and the value would name another file: `victim.txt ` would send `victim.txt`.
+  if (encoding === 'raw' && /^[ \t]|[ \t]$/.test(path)) return undefined;
   const value = encoding === 'percent' ? encodeNameForUrl(path) : rawUtf8(path);
   return isFieldValue(value) ? value : undefined;
 }

@@ -32,6 +32,18 @@ export const STORAGE_FILE_OPTION_KEYS: OptionKeys<StorageFileOptions> = {
   dotfiles: true,
 };
 
+/**
+ * Checks the `dotfiles` option, so route helpers refuse a wrong value at set-up rather than on
+ * every request.
+ */
+export function checkDotfiles(where: string, value: unknown): void {
+  if (value !== undefined && value !== 'deny' && value !== 'allow') {
+    throw new TypeError(
+      `${where} option "dotfiles" must be 'deny' or 'allow', got ${String(value)}`,
+    );
+  }
+}
+
 /** A segment starting with a dot, at the start of the name or after any separator. */
 const DOT_SEGMENT = /(?:^|[/\\])\./;
 
@@ -56,11 +68,7 @@ export class StorageFile extends DownloadFile {
     if (typeof name !== 'string') throw new TypeError('StorageFile name must be a string');
     checkOptionKeys(new.target.name, options, STORAGE_FILE_OPTION_KEYS);
     const { dotfiles = 'deny', ...presentation } = options;
-    if (dotfiles !== 'deny' && dotfiles !== 'allow') {
-      throw new TypeError(
-        `StorageFile option "dotfiles" must be 'deny' or 'allow', got ${String(dotfiles)}`,
-      );
-    }
+    checkDotfiles(new.target.name, dotfiles);
     super(name, presentation);
     this.storage = storage;
     this.name = name;

@@ -59,6 +59,9 @@ async function createFixture(): Promise<Fixture> {
   await write(join(root, 'secret.txt'), SECRET);
   await write(join(root, 'outside', 'x.txt'), SECRET);
   await write(join(filesDir, 'hello.txt'), HELLO);
+  // A name a server's header parser would trim to another file's name (raw X-Sendfile).
+  await write(join(filesDir, 'victim.txt'), SECRET);
+  await write(join(filesDir, 'victim.txt '), 'mine\n');
   await write(join(filesDir, 'aA.txt'), 'bytes of aA.txt\n');
   await write(join(filesDir, 'a%41.txt'), 'bytes of a%41.txt\n');
   await write(join(filesDir, '.env'), SECRET);
@@ -127,6 +130,10 @@ function routes(storage: CountingStorage, filesDir: string) {
   router.get('/conditional/*path', storageDownload({ storage }));
   router.get('/p/*path', pathDownload({ root: filesDir }));
   router.get('/invoice/:name', (ctx: Context) => {
+    ctx.body = new StorageFile(storage, String(ctx.params['name']));
+  });
+  router.get('/denied/:name', (ctx: Context) => {
+    ctx.status = 403;
     ctx.body = new StorageFile(storage, String(ctx.params['name']));
   });
   router.get('/typed', (ctx: Context) => {
@@ -248,6 +255,20 @@ describe('security: behind the real proxies, as docs/proxies/ configures them', 
           expect(leaked(res)).to.deep.equal([]);
         });
       }
+
+      it('a name ending in a space is never read by the proxy as another file (victim.txt)', async function () {
+        const res = await get(`/dl/${encodePath('victim.txt ')}`);
+        expect([res.status, res.body.toString()]).to.deep.equal([200, 'mine\n']);
+        expect(leaked(res)).to.deep.equal([]);
+      });
+
+      it('a route that set 403 beside its file fails closed: a 500, no byte of the file', async function () {
+        const res = await get('/denied/hello.txt');
+        expect(res.status).to.equal(500);
+        expect(res.body.toString()).not.to.include(HELLO);
+        expect(leaked(res)).to.deep.equal([]);
+        app!.errors.length = 0; // the 500 is the expected report of the route's mistake
+      });
 
       it('a 304 made by koa-conditional-get in front of downloadview() carries no offload header', async function () {
         const first = await get('/conditional/hello.txt');
