@@ -77,6 +77,9 @@ export function downloadview(options: DownloadViewOptions = {}) {
     // offload needs; a 403 or 404 with a file must never turn into the file: fail closed, no
     // byte leaves, and the message says why.
     if (ctx.status < 200 || ctx.status > 299) throw statusWithFile(ctx.status);
+    // Downloads go out as stored, never compressed on the fly by koa-compress (which honours
+    // this flag): a compressed body would need its own validators and could not serve ranges.
+    (ctx as Context & { compress?: boolean }).compress = false;
     try {
       const by = (await offload(ctx, file, rules, backend, fallback)) ?? fallback;
       if (by === fallback) await fallback.deliver(ctx, file);

@@ -167,7 +167,13 @@ function changedError(file: DownloadFile, detail: string): StorageChangedError {
 async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Promise<void> {
   if (!('body' in plan)) {
     source.release();
-    if (plan.status !== 304) throw createError(plan.status, { headers: plan.headers });
+    if (plan.status !== 304) {
+      // Set on the response as well as carried by the error: an app's own error handler that
+      // writes a JSON body keeps what is on ctx but seldom copies err.headers, and a 416
+      // should say `Content-Range: bytes */size` (RFC 9110 §15.5.17).
+      ctx.set(plan.headers);
+      throw createError(plan.status, { headers: plan.headers });
+    }
     ctx.status = 304;
     ctx.body = null;
   } else {
