@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import createError from 'http-errors';
 import { StorageChangedError } from '../errors.ts';
@@ -179,6 +180,7 @@ async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Pr
   } else {
     // HEAD never opens the file; the placeholder lets Koa keep the 200 and Content-Length.
     const body = ctx.method === 'HEAD' ? Readable.from([]) : await openBody(source, plan.body);
+    if (!Buffer.isBuffer(body)) await firstBytes(body);
     ctx.status = plan.status;
     // Set first, so that Koa's body setter does not look up a type of its own.
     const type = plan.headers['Content-Type'];
@@ -188,6 +190,22 @@ async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Pr
   }
   // After the body: Koa's body setter drops Content-Length when the body replaces another.
   ctx.set(plan.headers);
+}
+
+/**
+ * Resolves once `body` has bytes to give (or has ended); rejects with its error. Until the first
+ * byte no header has gone out, so a storage that fails at once (EIO, a reset connection) still
+ * gets a proper 5xx answer through the app's error handling, instead of an empty reply once Koa
+ * has started the response. The bytes are needed before anything is sent anyway.
+ */
+async function firstBytes(body: Readable): Promise<void> {
+  if (body.readableLength > 0 || body.readableEnded) return;
+  try {
+    await once(body, 'readable');
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
 }
 
 async function openBody(

@@ -5,7 +5,14 @@ import compress from 'koa-compress';
 import conditional from 'koa-conditional-get';
 import etag from 'koa-etag';
 import { randomBytes } from 'node:crypto';
-import { downloadview, DownloadFileSerializedError, storageDownload } from '../../src/index.ts';
+import { Readable } from 'node:stream';
+import {
+  downloadview,
+  DownloadFileSerializedError,
+  StorageFile,
+  storageDownload,
+  type Storage,
+} from '../../src/index.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { tempTree } from '../support/fixtures.ts';
 import { parseMultipart, request } from '../support/http.ts';
@@ -139,6 +146,64 @@ describe('edges: downloads inside common middleware stacks', function () {
       });
     });
   }
+
+  describe('storage failures inside the stacks', function () {
+    /** A storage whose reads fail after `goodBytes` (0: at once), as a failing disk would. */
+    const failingAfter = (goodBytes: number): Storage => ({
+      driver: 'failing',
+      stat: (name) => storage.stat(name),
+      open: async () => {
+        let sent = false;
+        return new Readable({
+          read() {
+            if (!sent && goodBytes > 0) {
+              sent = true;
+              this.push(CSV.subarray(0, goodBytes));
+              return;
+            }
+            setImmediate(() =>
+              this.destroy(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })),
+            );
+          },
+        });
+      },
+      exists: (name) => storage.exists(name),
+      save: (name, content) => storage.save(name, content),
+      delete: (name) => storage.delete(name),
+      path: (name) => storage.path(name),
+      url: (name) => storage.url(name),
+    });
+
+    it("a read that fails before the first byte answers the error handler's 500, never an empty reply", async () => {
+      const server = await serve(jsonErrors, compress(), downloadview(), (ctx: Context) => {
+        ctx.body = new StorageFile(failingAfter(0), 'report.csv');
+      });
+      try {
+        const res = await request(server.url, { headers: { 'Accept-Encoding': 'gzip' } });
+        expect([res.status, res.aborted]).to.deep.equal([500, false]);
+        expect(JSON.parse(res.body.toString())).to.deep.equal({ error: 'Internal Server Error' });
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a read that fails mid-file under compress() aborts the connection, reported once', async () => {
+      const server = await serve(compress(), downloadview(), (ctx: Context) => {
+        ctx.body = new StorageFile(failingAfter(16 * 1024), 'report.csv');
+      });
+      try {
+        const started = Date.now();
+        const res = await request(server.url, { headers: { 'Accept-Encoding': 'gzip' } });
+        expect([res.status, res.aborted]).to.deep.equal([200, true]);
+        expect(res.headers['content-encoding']).to.equal(undefined);
+        expect(res.body.length).to.be.below(CSV.length);
+        expect(Date.now() - started).to.be.below(2000);
+        expect(server.errors.map((e) => (e as { code?: string }).code)).to.deep.equal(['EIO']);
+      } finally {
+        await server.close();
+      }
+    });
+  });
 
   describe('misplaced: a body-reading middleware registered after downloadview()', function () {
     for (const [label, inner] of [
