@@ -74,13 +74,18 @@ async function writeWorldReadable(file: string, bytes: Buffer): Promise<void> {
   await writeFile(file, bytes, { mode: 0o644 });
 }
 
-/** A node:http server on a free 127.0.0.1 port answering 200 + the headers, empty body. */
+/**
+ * A node:http server on a free 127.0.0.1 port answering the headers with an empty body: 200,
+ * or the status a `/status/<code>/…` path names (an app, or a middleware, gone wrong).
+ */
 async function startApp(
   headersFor: (path: string) => Record<string, string> | undefined,
 ): Promise<Server> {
   const server = createServer((req, res) => {
-    const headers = headersFor(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    res.writeHead(headers === undefined ? 404 : 200, headers).end();
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const status = /^\/status\/(\d{3})(\/.*)$/.exec(path);
+    const headers = headersFor(status ? status[2]! : path);
+    res.writeHead(headers === undefined ? 404 : Number(status?.[1] ?? 200), headers).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
@@ -138,6 +143,16 @@ describe('real reverse proxies with the configs from docs/proxies', function () 
         await proxy?.stop();
         await closeServer(app);
       });
+
+      // The library answers offloads with 200 only; these are what a stray header would meet
+      // (koa-conditional-get's 304, an error handler's 500): the proxy must not pass it on.
+      for (const status of [304, 403, 500]) {
+        it(`security: an offload header under status ${status} never reaches the client`, async function () {
+          const res = await get(`/status/${status}/dl/hello.txt`);
+          await res.arrayBuffer();
+          expect(leakedOffloadHeaders(res), await proxy!.logs()).to.deep.equal([]);
+        });
+      }
 
       const servable = ['hello.txt', 'big.bin', ...AWKWARD_NAMES].filter(
         (name) => kind !== 'caddy' || name !== CADDY_UNSERVABLE,
