@@ -139,6 +139,12 @@ async function chooseBackend(
     const target = await rule.match(file);
     if (target) return { backend: rule.backend, target };
   }
+  // The usual cause of "nothing is offloaded": a storage's baseUrl or location that no
+  // sourceUrl or sourceDir covers. Said under NODE_DEBUG only: the lookups cost I/O.
+  if (debug.enabled) {
+    const [url, path] = await Promise.all([file.url(), file.localPath()]).catch(() => []);
+    debug('no rule matches %s (url %s, path %s): streamed', file.filename, url, path);
+  }
   return undefined;
 }
 
