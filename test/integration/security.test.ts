@@ -2,6 +2,8 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import type { Context, Next } from 'koa';
 import conditional from 'koa-conditional-get';
+import helmet from 'koa-helmet';
+import cors from '@koa/cors';
 import { createServer, type Server } from 'node:http';
 import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -128,6 +130,8 @@ function routes(storage: CountingStorage, filesDir: string) {
   const router = new Router();
   router.get('/dl/*path', storageDownload({ storage }));
   router.get('/conditional/*path', storageDownload({ storage }));
+  const exposeHeaders = ['Content-Disposition', 'Content-Range', 'Accept-Ranges', 'ETag'];
+  router.get('/cors/*path', helmet(), cors({ exposeHeaders }), storageDownload({ storage }));
   router.get('/p/*path', pathDownload({ root: filesDir }));
   router.get('/invoice/:name', (ctx: Context) => {
     ctx.body = new StorageFile(storage, String(ctx.params['name']));
@@ -255,6 +259,26 @@ describe('security: behind the real proxies, as docs/proxies/ configures them', 
           expect(leaked(res)).to.deep.equal([]);
         });
       }
+
+      it("an offloaded download keeps the app's CORS and helmet headers", async function () {
+        const res = await get('/cors/hello.txt', { Origin: 'https://app.example' });
+        expect([res.status, res.body.toString()]).to.deep.equal([200, HELLO]);
+        expect(res.headers['access-control-allow-origin']).to.equal('*');
+        expect(res.headers['access-control-expose-headers']).to.equal(
+          'Content-Disposition,Content-Range,Accept-Ranges,ETag',
+        );
+        expect(res.headers['x-content-type-options']).to.equal('nosniff');
+        expect(res.headers['content-security-policy']).to.be.a('string');
+        const part = await get('/cors/hello.txt', {
+          Origin: 'https://app.example',
+          Range: 'bytes=0-4',
+        });
+        expect([part.status, part.headers['access-control-allow-origin']]).to.deep.equal([
+          206,
+          '*',
+        ]);
+        expect(leaked(res)).to.deep.equal([]);
+      });
 
       it('a name ending in a space is never read by the proxy as another file (victim.txt)', async function () {
         const res = await get(`/dl/${encodePath('victim.txt ')}`);
