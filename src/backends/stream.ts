@@ -180,7 +180,7 @@ async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Pr
   } else {
     // HEAD never opens the file; the placeholder lets Koa keep the 200 and Content-Length.
     const body = ctx.method === 'HEAD' ? Readable.from([]) : await openBody(source, plan.body);
-    if (!Buffer.isBuffer(body)) await firstBytes(body);
+    if (!Buffer.isBuffer(body)) await firstBytes(body, ctx.res);
     ctx.status = plan.status;
     // Set first, so that Koa's body setter does not look up a type of its own.
     const type = plan.headers['Content-Type'];
@@ -198,13 +198,21 @@ async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Pr
  * gets a proper 5xx answer through the app's error handling, instead of an empty reply once Koa
  * has started the response. The bytes are needed before anything is sent anyway.
  */
-async function firstBytes(body: Readable): Promise<void> {
-  if (body.readableLength > 0 || body.readableEnded) return;
+async function firstBytes(body: Readable, res: Context['res']): Promise<void> {
+  if (body.readableLength > 0 || body.readableEnded || res.destroyed) return;
+  // A client that leaves meanwhile ends the wait: the body is then handed over as usual, and
+  // the guard releases it at once (a storage that stalls must not hold a file for nobody).
+  const left = new AbortController();
+  const onClose = () => left.abort();
+  res.once('close', onClose);
   try {
-    await once(body, 'readable');
+    await once(body, 'readable', { signal: left.signal });
   } catch (err) {
+    if (left.signal.aborted) return;
     body.destroy();
     throw err;
+  } finally {
+    res.off('close', onClose);
   }
 }
 

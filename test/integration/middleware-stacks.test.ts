@@ -5,7 +5,9 @@ import compress from 'koa-compress';
 import conditional from 'koa-conditional-get';
 import etag from 'koa-etag';
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   downloadview,
   DownloadFileSerializedError,
@@ -182,6 +184,32 @@ describe('edges: downloads inside common middleware stacks', function () {
         const res = await request(server.url, { headers: { 'Accept-Encoding': 'gzip' } });
         expect([res.status, res.aborted]).to.deep.equal([500, false]);
         expect(JSON.parse(res.body.toString())).to.deep.equal({ error: 'Internal Server Error' });
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a client that leaves while the storage has sent nothing yet releases the storage stream', async () => {
+      let released = false;
+      const stalled: Storage = {
+        ...failingAfter(0),
+        open: async () => {
+          const body = new Readable({ read() {} }); // never produces a byte
+          body.once('close', () => (released = true));
+          return body;
+        },
+      };
+      const server = await serve(jsonErrors, downloadview(), (ctx: Context) => {
+        ctx.body = new StorageFile(stalled, 'report.csv');
+      });
+      try {
+        const req = httpRequest(server.url);
+        req.on('error', () => undefined);
+        req.end();
+        await sleep(200);
+        req.destroy();
+        for (let waited = 0; !released && waited < 2000; waited += 20) await sleep(20);
+        expect(released).to.equal(true);
       } finally {
         await server.close();
       }
