@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { startS3Server } from '../test/support/s3-server.ts';
+import { startS3Server } from '../support/s3-server.ts';
 import { prepareFixtures, type Fixtures } from './lib/fixtures.ts';
 import { format, interleaved, type Sample, type Target } from './lib/measure.ts';
 import { startKoa, startNginx, type BenchServer } from './lib/processes.ts';

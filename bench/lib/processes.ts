@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../test/support/s3-server.ts';
+import { freePort } from '../../support/s3-server.ts';
 import type { KoaContender } from '../servers/koa-app.ts';
 
 /** A server process the benchmark started and measures. */

@@ -14,7 +14,7 @@ import Koa from 'koa';
 import koaSend from 'koa-send';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { s3Client } from '../../test/support/s3-server.ts';
+import { s3Client } from '../../support/s3-server.ts';
 import type * as Library from '../../src/index.ts';
 import type * as FileSystemModule from '../../storages/filesystem.ts';
 import type * as S3Module from '../../storages/s3.ts';

@@ -13,7 +13,7 @@ import { downloadview, storageDownload } from '../../src/index.ts';
 import type { ByteRange, OpenOptions } from '../../src/storage.ts';
 import { S3Storage } from '../../storages/s3.ts';
 import { serve, type TestServer } from '../support/koa.ts';
-import { s3Client, startS3Server, type S3TestServer } from '../support/s3-server.ts';
+import { s3Client, startS3Server, type S3TestServer } from '../../support/s3-server.ts';
 import { requireBinary } from './support/require-binary.ts';
 import { startProxy, type RunningProxy } from './support/proxies.ts';
 

@@ -22,7 +22,7 @@ import {
   s3Client,
   startS3Server,
   type S3TestServer,
-} from '../support/s3-server.ts';
+} from '../../support/s3-server.ts';
 
 /** Tests run against s3rver, a real S3-protocol server over HTTP (it checks no signatures). */
 describe('S3Storage against a real S3-protocol server (s3rver)', function () {

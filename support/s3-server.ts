@@ -1,3 +1,4 @@
+// Shared by the tests, the benchmark and the demo: a real S3-protocol server (s3rver) in a child process.
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-const S3RVER = fileURLToPath(new URL('../../node_modules/.bin/s3rver', import.meta.url));
+const S3RVER = fileURLToPath(new URL('../node_modules/.bin/s3rver', import.meta.url));
 
 /** A running s3rver: a real S3-protocol server over HTTP, in a child process. */
 export interface S3TestServer {
