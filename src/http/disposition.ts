@@ -53,19 +53,3 @@ function cleanName(filename: string): string {
   const clean = base.replace(CONTROL_CHARACTERS, '_').toWellFormed();
   return clean.trim() === '' ? 'download' : clean;
 }
-
-/**
- * Type and file name of a Content-Disposition value, `filename*` preferred; `undefined`
- * filename when the value carries none or cannot be parsed.
- *
- * @example
- * parseFilename("attachment; filename*=UTF-8''%C3%A9.txt"); // { type: 'attachment', filename: 'é.txt' }
- */
-export function parseFilename(headerValue: string): { type: string; filename?: string } {
-  try {
-    const parsed = contentDisposition.parse(headerValue);
-    return { type: parsed.type, filename: parsed.parameters['filename'] };
-  } catch {
-    return { type: headerValue.split(';')[0]?.trim().toLowerCase() ?? '' };
-  }
-}

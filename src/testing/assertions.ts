@@ -1,4 +1,4 @@
-import { parseFilename } from '../http/disposition.ts';
+import { parseFilename } from './disposition-parse.ts';
 import { MismatchList } from './mismatches.ts';
 import { viewResponse, type ResponseView } from './responses.ts';
 

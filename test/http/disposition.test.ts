@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { formatContentDisposition, parseFilename } from '../../src/http/disposition.ts';
+import contentDisposition from 'content-disposition';
+import { formatContentDisposition } from '../../src/http/disposition.ts';
+
+/** Type and name as a reference parser (the `content-disposition` package) reads the value. */
+function parsed(value: string): { type: string; filename?: string } {
+  const { type, parameters } = contentDisposition.parse(value);
+  return { type, filename: parameters['filename'] };
+}
 
 describe('Content-Disposition', () => {
   const names = [
@@ -18,7 +25,7 @@ describe('Content-Disposition', () => {
       expect(value).to.match(/^attachment; filename="/);
       expect(value).to.not.match(/[\r\n\0]/);
       expect([...value].every((c) => c.charCodeAt(0) <= 0xff)).to.equal(true);
-      expect(parseFilename(value)).to.deep.equal({ type: 'attachment', filename: name });
+      expect(parsed(value)).to.deep.equal({ type: 'attachment', filename: name });
     });
   }
 
@@ -40,7 +47,7 @@ describe('Content-Disposition', () => {
   it('formats every name right through a burst of more distinct names than it keeps', () => {
     for (let i = 0; i < 2500; i++) {
       const name = `r\u00e9sum\u00e9 ${i}.pdf`;
-      expect(parseFilename(formatContentDisposition(name, i % 2 === 0)), name).to.deep.equal({
+      expect(parsed(formatContentDisposition(name, i % 2 === 0)), name).to.deep.equal({
         type: i % 2 === 0 ? 'attachment' : 'inline',
         filename: name,
       });
@@ -58,13 +65,7 @@ describe('Content-Disposition', () => {
   ];
   for (const [name, shown] of cleaned) {
     it(`shows ${JSON.stringify(name)} as ${JSON.stringify(shown)}`, () => {
-      expect(parseFilename(formatContentDisposition(name, true)).filename).to.equal(shown);
+      expect(parsed(formatContentDisposition(name, true)).filename).to.equal(shown);
     });
   }
-
-  it('parses a broken value to its type only', () => {
-    expect(parseFilename('attachment; filename="unterminated')).to.deep.equal({
-      type: 'attachment',
-    });
-  });
 });
