@@ -2,7 +2,6 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  PutObjectCommand,
   type GetObjectCommandOutput,
   type HeadObjectCommandOutput,
   type S3Client,
@@ -19,8 +18,17 @@ import {
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { checkOptionKeys, type OptionKeys } from '../src/options.ts';
 import { sliceStream } from '../src/generator-stream.ts';
-import { contentBytes } from '../src/storage-content.ts';
 import { S3OpenedFile } from './s3-file.ts';
+import {
+  DEFAULT_PART_SIZE,
+  DEFAULT_QUEUE_SIZE,
+  isStorableType,
+  MAX_PART_SIZE,
+  MAX_QUEUE_SIZE,
+  MIN_PART_SIZE,
+  typeFromName,
+  uploadContent,
+} from './s3-upload.ts';
 import type {
   ByteRange,
   OpenedFile,
@@ -53,6 +61,16 @@ export interface S3StorageOptions {
   baseUrl?: string;
   /** Lifetime of presigned URLs, in seconds. Default 900. */
   urlExpiresIn?: number;
+  /** Bytes per part of a multipart `save()`, 5 MiB to 5 GiB. Default 8 MiB. */
+  partSize?: number;
+  /** Parts of one `save()` uploaded at once, 1 to 64. Default 4. */
+  queueSize?: number;
+}
+
+/** Options of `S3Storage.save()`, beyond what `Storage.save()` takes. */
+export interface S3SaveOptions {
+  /** The Content-Type to store. Default: guessed from the name's extension. */
+  contentType?: string;
 }
 
 /**
@@ -70,7 +88,11 @@ const OPTION_KEYS: OptionKeys<S3StorageOptions> = {
   prefix: true,
   baseUrl: true,
   urlExpiresIn: true,
+  partSize: true,
+  queueSize: true,
 };
+
+const SAVE_OPTION_KEYS: OptionKeys<S3SaveOptions> = { contentType: true };
 
 const PRESIGN_OPTION_KEYS: OptionKeys<PresignOptions> = {
   expiresIn: true,
@@ -95,6 +117,8 @@ export class S3Storage implements Storage {
   readonly prefix: string;
   readonly baseUrl: string | undefined;
   readonly urlExpiresIn: number;
+  readonly partSize: number;
+  readonly queueSize: number;
 
   constructor(options: S3StorageOptions) {
     checkOptionKeys('S3Storage', options, OPTION_KEYS);
@@ -104,6 +128,8 @@ export class S3Storage implements Storage {
       prefix = '',
       baseUrl,
       urlExpiresIn = DEFAULT_EXPIRES_IN,
+      partSize = DEFAULT_PART_SIZE,
+      queueSize = DEFAULT_QUEUE_SIZE,
     } = options ?? {};
     if (typeof client?.send !== 'function') throw optionError('client', 'an S3Client');
     if (typeof bucket !== 'string' || bucket === '') throw optionError('bucket', 'a bucket name');
@@ -114,11 +140,22 @@ export class S3Storage implements Storage {
     if (!Number.isSafeInteger(urlExpiresIn) || urlExpiresIn < 1 || urlExpiresIn > 604_800) {
       throw optionError('urlExpiresIn', 'whole seconds from 1 to 604800 (7 days)');
     }
+    if (!isWholeWithin(partSize, MIN_PART_SIZE, MAX_PART_SIZE)) {
+      throw optionError(
+        'partSize',
+        `whole bytes from ${MIN_PART_SIZE} (5 MiB) to ${MAX_PART_SIZE}`,
+      );
+    }
+    if (!isWholeWithin(queueSize, 1, MAX_QUEUE_SIZE)) {
+      throw optionError('queueSize', `a whole number from 1 to ${MAX_QUEUE_SIZE}`);
+    }
     this.client = client;
     this.bucket = bucket;
     this.prefix = prefix;
     this.baseUrl = baseUrl;
     this.urlExpiresIn = urlExpiresIn;
+    this.partSize = partSize;
+    this.queueSize = queueSize;
   }
 
   async stat(name: string): Promise<StorageStat> {
@@ -186,14 +223,28 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * Uploads with one PutObject, which needs the length up front: content is collected in
-   * memory first. For very large uploads use `@aws-sdk/lib-storage`'s multipart Upload.
+   * Stores `content` with its Content-Type: `contentType` if given, else the type guessed from
+   * the name's extension (the stored type is what S3 answers with, and beats any later guess).
+   * A string or bytes of at most one part is one PutObject; anything else is a multipart upload
+   * through `@aws-sdk/lib-storage` (loaded here, on first use), holding about `queueSize` parts
+   * in memory whatever the size. A failed multipart upload is aborted: no object, no parts.
+   *
+   * @example
+   * await storage.save('exports/all.csv', Readable.from(rows()), { contentType: 'text/csv' });
    */
-  async save(name: string, content: StorageContent): Promise<void> {
-    const Body = await contentBytes(content);
-    await this.#call(name, () =>
-      this.client.send(new PutObjectCommand({ ...this.#object(name), Body })),
-    );
+  async save(name: string, content: StorageContent, options: S3SaveOptions = {}): Promise<void> {
+    checkOptionKeys('S3Storage.save', options, SAVE_OPTION_KEYS);
+    const { contentType } = options;
+    if (contentType !== undefined && !isStorableType(contentType)) {
+      throw new TypeError(
+        `S3Storage.save option "contentType" must be an ASCII media type such as text/csv, got ${JSON.stringify(contentType)}`,
+      );
+    }
+    const object = this.#object(name);
+    const { client, partSize, queueSize } = this;
+    const target = { client, partSize, queueSize, ...object };
+    const ContentType = contentType ?? typeFromName(object.Key);
+    await this.#call(name, () => uploadContent({ ...target, ContentType }, content));
   }
 
   /** S3 deletes are idempotent; the HEAD first reports a missing name (racy by nature). */
@@ -296,6 +347,10 @@ function servedRange(header: string | undefined): ByteRange | undefined {
 /** S3's ETag is quoted already; a weak one (some gateways) is not a strong validator. */
 function strongEtag(etag: string | undefined): string | undefined {
   return etag && etag.startsWith('"') ? etag : undefined;
+}
+
+function isWholeWithin(value: unknown, min: number, max: number): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
 }
 
 function optionError(name: string, legal: string): TypeError {
