@@ -8,6 +8,7 @@ import { lighttpd } from './backends/lighttpd.ts';
 import { nginx } from './backends/nginx.ts';
 import { redirect } from './backends/redirect.ts';
 import { streaming, type StreamingOptions } from './backends/stream.ts';
+import { checkEtagMode, fileValidators, type EtagMode } from './backends/validators.ts';
 import { toHttpError } from './errors.ts';
 import { DownloadFile, DownloadFileSerializedError } from './files/download-file.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
@@ -61,6 +62,7 @@ const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
 export function downloadview(options: DownloadViewOptions = {}) {
   checkOptionKeys('downloadview', options, DOWNLOADVIEW_OPTION_KEYS);
   const fallback = streaming({ maxRanges: options.maxRanges, etag: options.etag });
+  const etag = checkEtagMode('downloadview', options.etag);
   if (options.trustedProxies !== undefined && options.backend !== 'auto') {
     throw new TypeError('downloadview option "trustedProxies" is read only with backend: \'auto\'');
   }
@@ -68,9 +70,17 @@ export function downloadview(options: DownloadViewOptions = {}) {
     options.backend === 'auto'
       ? auto({ trustedProxies: options.trustedProxies ?? [] })
       : resolveBackend(options.backend, fallback);
-  const rules = resolveRules(options.rules, backend, fallback);
+  const appRules = resolveRules(options.rules, backend, fallback);
   return async function downloadview(ctx: Context, next: Next): Promise<void> {
-    await next().catch(explainMisplacedMiddleware);
+    const route: RouteSlot = {};
+    const outer = activeRoutes.get(ctx);
+    activeRoutes.set(ctx, route);
+    try {
+      await next().catch(explainMisplacedMiddleware);
+    } finally {
+      if (outer) activeRoutes.set(ctx, outer);
+      else activeRoutes.delete(ctx);
+    }
     const file: unknown = ctx.body;
     if (!(file instanceof DownloadFile)) return;
     // Koa keeps a status the route set beside the body. A success (202) is answered as 200, as
@@ -81,7 +91,10 @@ export function downloadview(options: DownloadViewOptions = {}) {
     // this flag): a compressed body would need its own validators and could not serve ranges.
     (ctx as Context & { compress?: boolean }).compress = false;
     try {
-      const by = (await offload(ctx, file, rules, backend, fallback)) ?? fallback;
+      // A per-route wrapper (xAccelRedirect, …) replaces the app's rules for its route only;
+      // streaming, when no rule takes the file, keeps this middleware's options.
+      const rules = route.rules ?? appRules;
+      const by = (await offload(ctx, file, rules, backend, fallback, etag)) ?? fallback;
       if (by === fallback) await fallback.deliver(ctx, file);
       if (debug.enabled) debug('%s %s via %s', ctx.method, file.filename, by.name);
     } catch (err) {
@@ -117,13 +130,16 @@ async function offload(
   rules: readonly CompiledRule[],
   backend: Backend,
   fallback: Backend,
+  etag: EtagMode,
 ): Promise<Backend | undefined> {
   const chosen = await chooseBackend(file, rules, backend, fallback);
   if (chosen === undefined) return undefined;
   // Through the storage, before any offload header: it confines the name to its root and fails
   // for a missing file, so a proxy is never sent to a file the storage would refuse to stream.
   const stat = await file.stat();
-  const delivered = await chosen.backend.deliver(ctx, file, { stat, target: chosen.target });
+  const validators = await fileValidators(file, stat, etag);
+  const { target } = chosen;
+  const delivered = await chosen.backend.deliver(ctx, file, { stat, validators, target });
   return delivered ? chosen.backend : undefined;
 }
 
@@ -164,21 +180,29 @@ function resolveRules(
     ...rule,
     backend: rule?.backend === undefined ? undefined : resolveBackend(rule.backend, fallback),
   }));
-  if (backend !== fallback) return compileRules(resolved, backend);
-  // With the streaming backend (development), rules written for the production proxy are
-  // still checked, then left out, so both environments share one configuration and differ
-  // only in "backend".
-  const checkedOnly: Backend = { ...fallback, destination: 'url' };
-  const checked = resolved.map((rule) =>
-    typeof rule === 'object' && rule !== null && rule.backend === undefined
-      ? {
-          ...rule,
-          destinationUrl: rule.destinationUrl ?? rule.destinationDir,
-          backend: checkedOnly,
-        }
-      : rule,
-  );
-  return compileRules(checked, backend).filter((rule) => rule.backend !== checkedOnly);
+  return compileRules(resolved, backend, backend === fallback ? 'check' : 'offload');
+}
+
+/** What a per-route wrapper left for the downloadview() around its route. */
+interface RouteSlot {
+  rules?: readonly CompiledRule[];
+}
+
+/** The downloadview() currently running for each request, so route wrappers can find it. */
+const activeRoutes = new WeakMap<Context, RouteSlot>();
+
+/**
+ * Hands a route's own rules to the downloadview() that runs around it; `false` when none
+ * does (the wrapper then delivers by itself).
+ *
+ * @example
+ * if (!useRouteRules(ctx, rules)) await standalone(ctx, next);
+ */
+export function useRouteRules(ctx: Context, rules: readonly CompiledRule[]): boolean {
+  const slot = activeRoutes.get(ctx);
+  if (slot === undefined) return false;
+  slot.rules = rules;
+  return true;
 }
 
 /** A backend from its name or object; names are checked against the built-in list. */

@@ -4,9 +4,9 @@ import type { Backend } from './backends/backend.ts';
 import { caddy } from './backends/caddy.ts';
 import { lighttpd } from './backends/lighttpd.ts';
 import { NGINX_OPTION_KEYS, nginx, type NginxOptions } from './backends/nginx.ts';
-import { downloadview } from './middleware.ts';
+import { downloadview, useRouteRules } from './middleware.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
-import type { DownloadRule } from './rules.ts';
+import { compileRules, type DownloadRule } from './rules.ts';
 
 /** Where one route's files come from and where the proxy finds them. */
 export type RouteRule = Omit<DownloadRule, 'backend'>;
@@ -22,11 +22,20 @@ const ROUTE_RULE_KEYS: OptionKeys<RouteRule> = {
   destinationDir: true,
 };
 
+/**
+ * Under an app-wide downloadview(), the route's rule replaces the app's rules for this route
+ * and that one middleware delivers, with its own options (maxRanges, etag) for a file the rule
+ * declines. Without one, the wrapper delivers by itself with the default options.
+ */
 function wrap(name: string, handler: RouteHandler, backend: Backend, rule: RouteRule) {
   if (typeof handler !== 'function') throw new TypeError(`${name}: handler must be a function`);
   checkOptionKeys(name, rule, ROUTE_RULE_KEYS);
-  const view = downloadview({ backend, rules: [rule] });
-  const wrapped = (ctx: Context, next: Next) => view(ctx, () => handler(ctx, next));
+  const rules = compileRules([rule], backend, 'offload');
+  const standalone = downloadview({ backend, rules: [rule] });
+  const wrapped = async (ctx: Context, next: Next) => {
+    if (!useRouteRules(ctx, rules)) return standalone(ctx, () => handler(ctx, next));
+    await handler(ctx, next);
+  };
   return Object.defineProperty(wrapped, 'name', { value: name });
 }
 

@@ -1,6 +1,12 @@
 import { realpathSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
-import type { Backend, OffloadTarget } from './backends/backend.ts';
+import { resolve } from 'node:path';
+import type { Backend } from './backends/backend.ts';
+import {
+  targetFromPath,
+  targetFromUrl,
+  withSlash,
+  type OffloadTarget,
+} from './backends/offload-target.ts';
 import type { DownloadFile } from './files/download-file.ts';
 import { isPlainText } from './http/header-value.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
@@ -35,19 +41,65 @@ export interface CompiledRule {
 }
 
 /**
+ * What `compileRules` does with rules that name no backend of their own: `'offload'` sends
+ * them to the middleware's backend; `'check'` (the streaming backend, in development) validates
+ * them as written for the production proxy and leaves them out, so both environments share one
+ * configuration and differ only in `backend`.
+ */
+export type RuleMode = 'offload' | 'check';
+
+/**
  * Validates rules once, at start-up, and turns each into a matcher. Matching is by whole path
  * segments, after normalisation: `/media/a` never matches `/media/ab`, and a remainder holding
  * `..` (even percent-encoded) never matches at all.
  *
  * @example
- * compileRules([{ sourceDir: '/srv/media', destinationUrl: '/protected/' }], nginx());
+ * compileRules([{ sourceDir: '/srv/media', destinationUrl: '/protected/' }], nginx(), 'offload');
  */
-export function compileRules(rules: readonly DownloadRule[], fallback: Backend): CompiledRule[] {
-  // `rule?.`: a rule that is not an object reaches compileRule's check, which names it.
-  return rules.map((rule, index) => compileRule(rule, index, rule?.backend ?? fallback));
+export function compileRules(
+  rules: readonly DownloadRule[],
+  backend: Backend,
+  mode: RuleMode,
+): CompiledRule[] {
+  const compiled: CompiledRule[] = [];
+  rules.forEach((rule, index) => {
+    // `rule?.`: a rule that is not an object reaches compileRule's check, which names it.
+    const own = rule?.backend;
+    if (own === undefined && mode === 'check') checkRule(rule, index);
+    else compiled.push(compileRule(rule, index, own ?? backend));
+  });
+  return compiled;
 }
 
 function compileRule(rule: DownloadRule, index: number, backend: Backend): CompiledRule {
+  const where = checkShape(rule, index);
+  const destination = compileDestination(rule, where, backend.name, backend.destination);
+  const { sourceUrl, sourceDir } = rule;
+  if (sourceUrl !== undefined) {
+    const prefix = withSlash(sourceUrl);
+    return { backend, match: async (file) => targetFromUrl(await file.url(), prefix, destination) };
+  }
+  const dir = canonicalDir(sourceDir as string);
+  return {
+    backend,
+    match: async (file) => targetFromPath(await file.localPath(), dir, destination),
+  };
+}
+
+/** A rule for a backend not in use here: its shape and whichever destination it gives. */
+function checkRule(rule: DownloadRule, index: number): void {
+  const where = checkShape(rule, index);
+  if (rule.destinationUrl === undefined && rule.destinationDir === undefined) {
+    throw new TypeError(
+      `${where} needs "destinationUrl" (nginx, Caddy) or "destinationDir" (Apache, lighttpd)`,
+    );
+  }
+  const kind = rule.destinationUrl !== undefined ? 'url' : 'dir';
+  compileDestination(rule, where, 'stream', kind);
+}
+
+/** Checks the keys and the one source of a rule; returns its name for later messages. */
+function checkShape(rule: DownloadRule, index: number): string {
   const where = `downloadview rule #${index + 1}`;
   if (rule === null || typeof rule !== 'object') throw new TypeError(`${where} must be an object`);
   checkOptionKeys(where, rule, RULE_KEYS);
@@ -55,27 +107,26 @@ function compileRule(rule: DownloadRule, index: number, backend: Backend): Compi
   if ((sourceUrl === undefined) === (sourceDir === undefined)) {
     throw new TypeError(`${where} needs exactly one of "sourceUrl" or "sourceDir"`);
   }
-  const destination = compileDestination(rule, where, backend);
-  if (sourceUrl !== undefined) {
-    const prefix = withSlash(checkString(sourceUrl, `${where} "sourceUrl"`));
-    return { backend, match: async (file) => targetFromUrl(await file.url(), prefix, destination) };
-  }
-  const dir = canonicalDir(checkString(sourceDir, `${where} "sourceDir"`));
-  return {
-    backend,
-    match: async (file) => targetFromPath(await file.localPath(), dir, destination),
-  };
+  checkString(
+    sourceUrl ?? sourceDir,
+    `${where} "${sourceUrl !== undefined ? 'sourceUrl' : 'sourceDir'}"`,
+  );
+  return where;
 }
 
-function compileDestination(rule: DownloadRule, where: string, backend: Backend) {
-  const wanted = backend.destination;
+function compileDestination(
+  rule: DownloadRule,
+  where: string,
+  backendName: string,
+  wanted: 'url' | 'dir' | undefined,
+): string {
   if (wanted === undefined) {
-    throw new TypeError(`${where}: backend "${backend.name}" does not offload to a proxy`);
+    throw new TypeError(`${where}: backend "${backendName}" does not offload to a proxy`);
   }
   const key = wanted === 'url' ? 'destinationUrl' : 'destinationDir';
   const value = rule[key];
   if (value === undefined) {
-    throw new TypeError(`${where}: backend "${backend.name}" needs "${key}"`);
+    throw new TypeError(`${where}: backend "${backendName}" needs "${key}"`);
   }
   const checked = checkString(value, `${where} "${key}"`);
   // A destination is written into the offload header: it must be an absolute path (a location
@@ -92,43 +143,6 @@ function compileDestination(rule: DownloadRule, where: string, backend: Backend)
   return withSlash(checked);
 }
 
-/** The remainder after `prefix`, decoded segment by segment; refused if any segment is unsafe. */
-function targetFromUrl(url: string | undefined, prefix: string, destination: string) {
-  if (url === undefined || !url.startsWith(prefix)) return undefined;
-  const rest = url.slice(prefix.length).split(/[?#]/, 1)[0] ?? '';
-  try {
-    return safeTarget(rest.split('/').map(decodeURIComponent), destination, url);
-  } catch {
-    return undefined; // malformed percent-encoding: not ours to offload
-  }
-}
-
-/**
- * The target for a local path under `dir` (ending with `/`), or `undefined` when it lies
- * elsewhere.
- *
- * @example
- * targetFromPath('/srv/media/a b.txt', '/srv/media/', '/protected/'); // rest: 'a b.txt'
- */
-export function targetFromPath(
-  path: string | undefined,
-  dir: string,
-  destination: string,
-): OffloadTarget | undefined {
-  if (path === undefined || !path.startsWith(dir)) return undefined;
-  return safeTarget(path.slice(dir.length).split(sep), destination, undefined);
-}
-
-function safeTarget(
-  segments: string[],
-  destination: string,
-  url: string | undefined,
-): OffloadTarget | undefined {
-  const unsafe = segments.some((s) => s === '' || s === '.' || s === '..' || /[/\\\0]/.test(s));
-  if (unsafe) return undefined;
-  return { destination, rest: segments.join('/'), url };
-}
-
 /** A directory as the filesystem resolves it, so it compares equal to storages' real paths. */
 function canonicalDir(dir: string): string {
   const absolute = resolve(dir);
@@ -137,10 +151,6 @@ function canonicalDir(dir: string): string {
   } catch {
     return withSlash(absolute);
   }
-}
-
-function withSlash(value: string): string {
-  return value.endsWith('/') ? value : `${value}/`;
 }
 
 function checkString(value: unknown, what: string): string {

@@ -91,7 +91,7 @@ describe('downloadview()', () => {
     );
     expect(() => downloadview({ rules: [{ sourceUrl: '/media/' }] })).to.throw(
       TypeError,
-      /rule #1: .*needs "destinationUrl"/,
+      /rule #1 needs "destinationUrl" \(nginx, Caddy\) or "destinationDir"/,
     );
   });
 

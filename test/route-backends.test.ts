@@ -211,6 +211,40 @@ describe('per-route backends (xAccelRedirect, xSendfile, lighttpdSendfile, caddy
       expect(offloadHeaders(res)).to.deep.equal({});
     });
 
+    it("a file a wrapped route declines is streamed with the app's options (maxRanges 1: 2 ranges → 200)", async () => {
+      const app = await serve(downloadview({ maxRanges: 1 }), router.routes());
+      try {
+        const res = await request(app.url + '/nginx-memory/m.txt', {
+          headers: { Range: 'bytes=0-0,2-2' },
+        });
+        expect([res.status, res.body.toString()]).to.deep.equal([200, 'memory bytes']);
+        // Streamed by the app's middleware itself: no second downloadview() ran around the route.
+        const ranged = await get(streamingApp, '/nginx-memory/m.txt');
+        expect(ranged.status).to.equal(200);
+        const two = await request(streamingApp.url + '/nginx-memory/m.txt', {
+          headers: { Range: 'bytes=0-0,2-2' },
+        });
+        expect(two.status).to.equal(206);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("a file a wrapped route declines is streamed with the app's etag mode ('content': a hash)", async () => {
+      const app = await serve(downloadview({ etag: 'content' }), router.routes());
+      try {
+        // Caddy cannot serve a name holding "?": caddyAccelRedirect declines it.
+        const res = await request(app.url + '/caddy/q%3F.txt');
+        expect([res.status, res.body.toString()]).to.deep.equal([200, CONTENT['q?.txt']]);
+        expect(res.headers['etag']).to.not.match(/^"[0-9a-f]+-[0-9a-f]+"$/);
+        const byDefault = await get(streamingApp, '/caddy/q%3F.txt');
+        expect(byDefault.headers['etag']).to.match(/^"[0-9a-f]+-[0-9a-f]+"$/);
+        expect(byDefault.headers['etag']).to.not.equal(res.headers['etag']);
+      } finally {
+        await app.close();
+      }
+    });
+
     it('a wrapped route streams a VirtualFile even under a sourceUrl rule for /', async () => {
       const res = await get(streamingApp, '/nginx-virtual');
       expect([res.status, res.body.toString()]).to.deep.equal([200, 'virtual bytes']);

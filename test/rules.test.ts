@@ -56,7 +56,7 @@ class ProbeFile extends DownloadFile {
 
 /** Where the first matching rule sends `file`, as plain data (or undefined). */
 async function firstTarget(rules: DownloadRule[], backend: Backend, file: DownloadFile) {
-  for (const rule of compileRules(rules, backend)) {
+  for (const rule of compileRules(rules, backend, 'offload')) {
     const target = await rule.match(file);
     if (target) return { ...target };
   }
@@ -710,11 +710,11 @@ describe('rules', () => {
     }
 
     it('compileRules itself refuses a rule that is not an object', () => {
-      expect(() => compileRules([null as never], nginx())).to.throw(
+      expect(() => compileRules([null as never], nginx(), 'offload')).to.throw(
         TypeError,
         /^downloadview rule #1 must be an object$/,
       );
-      expect(() => compileRules(['/media/' as never], nginx())).to.throw(
+      expect(() => compileRules(['/media/' as never], nginx(), 'offload')).to.throw(
         TypeError,
         /^downloadview rule #1 must be an object$/,
       );

@@ -1,7 +1,7 @@
 import { checkOptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
 import { offloadPath } from './header-values.ts';
-import { answerOffloaded, validatorHeaders } from './offload.ts';
+import { answerOffloaded } from './offload.ts';
 
 /**
  * Apache with mod_xsendfile: `X-Sendfile` carries the absolute filesystem path, as raw UTF-8
@@ -18,11 +18,10 @@ export function apache(options?: Record<string, never>): Backend {
     destination: 'dir',
     async deliver(ctx, file, offload) {
       if (!offload?.target) return false;
-      const { stat, target } = offload;
+      const { target } = offload;
       const path = offloadPath(target.destination + target.rest, 'raw');
       if (path === undefined) return false;
-      const headers = { ...validatorHeaders(stat), 'X-Sendfile': path };
-      answerOffloaded(ctx, file, stat, headers);
+      answerOffloaded(ctx, file, offload, { 'X-Sendfile': path });
       return true;
     },
   };

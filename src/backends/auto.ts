@@ -3,8 +3,8 @@ import { BlockList, isIP } from 'node:net';
 import { debuglog } from 'node:util';
 import type { DownloadFile } from '../files/download-file.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
-import { targetFromPath } from '../rules.ts';
 import { apache } from './apache.ts';
+import { targetFromPath, withSlash } from './offload-target.ts';
 import type { Backend, Offload } from './backend.ts';
 import { lighttpd } from './lighttpd.ts';
 import { nginx } from './nginx.ts';
@@ -94,10 +94,6 @@ function parseMapping(header: string, type: string): [string, string][] {
         kv.length === 2 && kv.every((part) => part.trim().startsWith('/')),
     )
     .map(([dir, uri]) => [withSlash(dir.trim()), withSlash(uri.trim())]);
-}
-
-function withSlash(value: string): string {
-  return value.endsWith('/') ? value : `${value}/`;
 }
 
 /**

@@ -1,15 +1,9 @@
 import type { Context } from 'koa';
 import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
+import type { OffloadTarget } from './offload-target.ts';
+import type { Validators } from './validators.ts';
 
-/** Where a rule sends a file: its destination and the file's name below it. */
-export interface OffloadTarget {
-  /** The rule's `destinationUrl` or `destinationDir`, ending with `/`. */
-  readonly destination: string;
-  /** The file's remaining path below the destination, decoded, `/`-separated, never `..`. */
-  readonly rest: string;
-  /** The file's full URL, when the rule matched on it (remote offload needs it). */
-  readonly url: string | undefined;
-}
+export type { OffloadTarget };
 
 /**
  * A file resolved for offload. Before any backend but streaming is asked, `downloadview()`
@@ -20,6 +14,8 @@ export interface OffloadTarget {
 export interface Offload {
   /** The file's metadata, as its storage reported it. */
   readonly stat: DownloadFileStat;
+  /** ETag and Last-Modified, derived as streaming derives them (the app's `etag` mode). */
+  readonly validators: Validators;
   /** Where the matching rule sends the file; absent for backends that need no rule. */
   readonly target?: OffloadTarget;
 }

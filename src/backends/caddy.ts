@@ -7,7 +7,9 @@ import { answerOffloaded } from './offload.ts';
  * Caddy: an `X-Accel-Redirect` style header that the documented Caddyfile matches in
  * `reverse_proxy { handle_response }` and serves with `file_server`. Caddy uses the value as
  * a literal path (raw UTF-8, no percent-decoding) and cuts it at `?`, so a name holding `?`
- * cannot be served by Caddy: such a file is declined and streamed by Koa instead.
+ * cannot be served by Caddy: such a file is declined and streamed by Koa instead. Caddy's
+ * file_server derives its own ETag (its format, not the app's) and answers conditional
+ * requests against it: a download resumed across Caddy and streaming restarts from zero.
  *
  * @example
  * downloadview({ backend: caddy(), rules: [{ sourceDir: '/srv/media', destinationUrl: '/protected/' }] });
@@ -19,11 +21,11 @@ export function caddy(options?: Record<string, never>): Backend {
     destination: 'url',
     async deliver(ctx, file, offload) {
       if (!offload?.target) return false;
-      const { stat, target } = offload;
+      const { target } = offload;
       const location = target.destination + target.rest;
       const value = location.includes('?') ? undefined : offloadPath(location, 'raw');
       if (value === undefined) return false;
-      answerOffloaded(ctx, file, stat, { 'X-Accel-Redirect': value });
+      answerOffloaded(ctx, file, offload, { 'X-Accel-Redirect': value });
       return true;
     },
   };

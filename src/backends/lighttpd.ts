@@ -19,10 +19,10 @@ export function lighttpd(options?: Record<string, never>): Backend {
     destination: 'dir',
     async deliver(ctx, file, offload) {
       if (!offload?.target) return false;
-      const { stat, target } = offload;
+      const { target } = offload;
       const path = offloadPath(target.destination + target.rest, 'percent');
       if (path === undefined) return false;
-      answerOffloaded(ctx, file, stat, { 'X-Sendfile': path });
+      answerOffloaded(ctx, file, offload, { 'X-Sendfile': path });
       return true;
     },
   };

@@ -2,7 +2,7 @@ import { isFieldValue } from '../http/header-value.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
 import { offloadPath } from './header-values.ts';
-import { answerOffloaded } from './offload.ts';
+import { answerOffloaded, asksAboutEtag, nginxEtag } from './offload.ts';
 
 /** Options of the nginx backend; each becomes an `X-Accel-*` header nginx reads. */
 export interface NginxOptions {
@@ -33,19 +33,22 @@ export function nginx(options: NginxOptions = {}): Backend {
     destination: 'url',
     async deliver(ctx, file, offload) {
       if (!offload?.target) return false;
-      const { stat, target } = offload;
+      const { target } = offload;
       if (isRemote(target.url)) {
         // A URL put into X-Accel-Redirect reaches nginx percent-decoded, which breaks signed
         // URLs; it travels in its own header, which the documented `/remote/` location passes
         // to proxy_pass unchanged. Its metadata was read first (S3: a HEAD, no byte of the
         // object), so Content-Type follows the storage's record, as when streaming.
         const remote = { 'X-Accel-Redirect': target.destination, 'X-Offload-Url': target.url };
-        answerOffloaded(ctx, file, stat, { ...headers, ...remote });
+        answerOffloaded(ctx, file, offload, { ...headers, ...remote });
         return true;
       }
       const location = offloadPath(target.destination + target.rest, 'percent');
       if (location === undefined) return false;
-      answerOffloaded(ctx, file, stat, { ...headers, 'X-Accel-Redirect': location });
+      // nginx answers If-Match / If-None-Match / If-Range against its own tag; when that is not
+      // the app's (etag: 'content', or a tag the storage supplied), streaming answers them.
+      if (asksAboutEtag(ctx) && offload.validators.etag !== nginxEtag(offload)) return false;
+      answerOffloaded(ctx, file, offload, { ...headers, 'X-Accel-Redirect': location });
       return true;
     },
   };

@@ -1,28 +1,33 @@
 import type { Context } from 'koa';
-import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
+import type { DownloadFile } from '../files/download-file.ts';
 import { formatContentDisposition } from '../http/disposition.ts';
 import { statEtag } from '../http/etag.ts';
-import { knownEtag } from './validators.ts';
+import type { Offload } from './backend.ts';
 
 /**
  * Answers with an empty 200 that tells the proxy to send the file. Always 200: Koa turns an
  * empty body into 204 unless told otherwise, mod_xsendfile acts only on 200 (and leaks the
  * header on any other status), and lighttpd sends the file under whatever status it gets.
- * No Content-Length of the file is claimed: the proxy sets its own.
+ * No Content-Length of the file is claimed: the proxy sets its own. The validators are the
+ * ones streaming sends (one function derives both), so proxies that keep them (Apache; nginx
+ * and Caddy as docs/proxies/ configure them) answer If-Range as streaming would.
  *
  * @example
- * answerOffloaded(ctx, file, stat, { 'X-Accel-Redirect': '/protected/a.pdf' });
+ * answerOffloaded(ctx, file, offload, { 'X-Accel-Redirect': '/protected/a.pdf' });
  */
 export function answerOffloaded(
   ctx: Context,
   file: DownloadFile,
-  stat: DownloadFileStat,
+  offload: Offload,
   headers: Record<string, string>,
 ): void {
   ctx.body = '';
   ctx.status = 200;
-  ctx.set('Content-Type', file.contentType(stat));
+  ctx.set('Content-Type', file.contentType(offload.stat));
   ctx.set('Content-Disposition', formatContentDisposition(file.filename, file.attachment));
+  const { etag, lastModified } = offload.validators;
+  if (etag !== undefined) ctx.set('ETag', etag);
+  if (lastModified !== undefined) ctx.set('Last-Modified', lastModified.toUTCString());
   ctx.set(headers);
   dropUnlessSentWith200(
     ctx,
@@ -49,15 +54,25 @@ function dropUnlessSentWith200(ctx: Context, names: readonly string[]): void {
 }
 
 /**
- * ETag and Last-Modified from the file itself, for proxies that would otherwise invent bad
- * ones (Apache with mod_xsendfile sends `ETag: "0"` for every file unless configured).
+ * Whether the request's answer depends on the ETag: If-Match, If-None-Match, or If-Range with
+ * an entity tag (RFC 9110 §13.1). A proxy that derives its own tag would answer these against
+ * a tag the app never sent, so such requests are streamed unless the proxy's tag is the app's.
+ *
+ * @example
+ * if (asksAboutEtag(ctx) && offload.validators.etag !== nginxEtag(offload)) return false;
  */
-export function validatorHeaders(stat: DownloadFileStat): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const etag =
-    knownEtag(stat) ??
-    (stat.size !== undefined && stat.modified ? statEtag(stat.size, stat.modified) : undefined);
-  if (etag) headers['ETag'] = etag;
-  if (stat.modified) headers['Last-Modified'] = stat.modified.toUTCString();
-  return headers;
+export function asksAboutEtag(ctx: Context): boolean {
+  if (ctx.get('If-Match') !== '' || ctx.get('If-None-Match') !== '') return true;
+  return ctx.get('Range') !== '' && /^\s*(?:W\/)?"/.test(ctx.get('If-Range'));
+}
+
+/**
+ * The tag nginx derives for a file it serves (its `etag on` default): the same format as
+ * `statEtag`, so in the default `etag: 'stat'` mode nginx and streaming agree.
+ *
+ * @example
+ * nginxEtag(offload); // '"6553f100-100000"'
+ */
+export function nginxEtag({ stat }: Offload): string | undefined {
+  return stat.size !== undefined && stat.modified ? statEtag(stat.size, stat.modified) : undefined;
 }

@@ -14,7 +14,7 @@ import type { Backend } from './backend.ts';
 import { holdToLength } from './length-guard.ts';
 import { planStream, type RequestFacts, type StreamPlan } from './stream-plan.ts';
 import { answerHeadOverHttp2, guardStreamErrors } from './stream-guard.ts';
-import { gatherFacts, type EtagMode } from './validators.ts';
+import { checkEtagMode, gatherFacts, type EtagMode } from './validators.ts';
 
 /** A file that keeps changing under the reader gets a 503 after this many plans. */
 const PLAN_ATTEMPTS = 3;
@@ -48,7 +48,7 @@ const STREAMING_OPTION_KEYS: OptionKeys<StreamingOptions> = { maxRanges: true, e
 export function streaming(options: StreamingOptions = {}): Backend {
   checkOptionKeys('streaming', options, STREAMING_OPTION_KEYS);
   const maxRanges = checkMaxRanges(options.maxRanges);
-  const etag = checkEtagMode(options.etag);
+  const etag = checkEtagMode('streaming', options.etag);
   return {
     name: 'stream',
     async deliver(ctx, file) {
@@ -232,16 +232,6 @@ function checkMaxRanges(value: number | undefined): number {
   if (value === undefined) return DEFAULT_MAX_RANGES;
   if (!Number.isSafeInteger(value) || value < 1) {
     throw new TypeError(`streaming option "maxRanges" must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
-function checkEtagMode(value: EtagMode | undefined): EtagMode {
-  if (value === undefined) return 'stat';
-  if (value !== 'stat' && value !== 'content') {
-    throw new TypeError(
-      `streaming option "etag" must be 'stat' or 'content', got ${String(value)}`,
-    );
   }
   return value;
 }

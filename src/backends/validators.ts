@@ -2,19 +2,41 @@ import { createHash } from 'node:crypto';
 import { formatContentDisposition } from '../http/disposition.ts';
 import { isStrongEtag, statEtag } from '../http/etag.ts';
 import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
+import { BoundedCache } from '../bounded-cache.ts';
 import type { FileFacts } from './stream-plan.ts';
 
 /** How ETags are made for files whose source knows none. */
 export type EtagMode = 'stat' | 'content';
 
-/** Hashing a file reads it all, so hashes are kept for unchanged files; bounded to stay small. */
-const CONTENT_ETAG_CACHE_SIZE = 1000;
-const contentEtags = new Map<string, string>();
+/** The validators of one file, as every backend sends them (RFC 9110 §8.8). */
+export interface Validators {
+  readonly etag: string | undefined;
+  readonly lastModified: Date | undefined;
+}
+
+/**
+ * The one place a file's ETag and Last-Modified are derived, for streaming and for every offload
+ * backend alike: a download resumed with If-Range after a rule was added (or after a fallback
+ * to streaming) must see the same tag, or it restarts from zero.
+ * ETag: the source's own strong tag, else one from size and mtime (the format nginx derives for
+ * the same file), else, opted in, a hash of the content.
+ *
+ * @example
+ * const { etag, lastModified } = await fileValidators(file, await file.stat(), 'stat');
+ */
+export async function fileValidators(
+  file: DownloadFile,
+  stat: DownloadFileStat,
+  mode: EtagMode,
+): Promise<Validators> {
+  return {
+    etag: knownEtag(stat) ?? (await deriveEtag(file, stat, mode)),
+    lastModified: stat.modified,
+  };
+}
 
 /**
  * Everything the streaming decision needs, from the file and its metadata.
- * ETag: the source's own strong tag, else one from size and mtime (as nginx and Apache make,
- * so browsers can resume with If-Range), else, opted in, a hash of the content.
  *
  * @example
  * const facts = await gatherFacts(file, await file.stat(), 'stat');
@@ -24,18 +46,33 @@ export async function gatherFacts(
   stat: DownloadFileStat,
   mode: EtagMode,
 ): Promise<FileFacts> {
+  const { etag, lastModified } = await fileValidators(file, stat, mode);
   return {
     size: stat.size,
     rangeable: file.rangeable,
-    etag: knownEtag(stat) ?? (await deriveEtag(file, stat, mode)),
-    lastModified: stat.modified,
+    etag,
+    lastModified,
     contentType: file.contentType(stat),
     contentDisposition: formatContentDisposition(file.filename, file.attachment),
   };
 }
 
+/**
+ * The `etag` option of `downloadview()` and `streaming()`, checked once at set-up.
+ *
+ * @example
+ * checkEtagMode('downloadview', undefined); // 'stat'
+ */
+export function checkEtagMode(owner: string, value: unknown): EtagMode {
+  if (value === undefined) return 'stat';
+  if (value !== 'stat' && value !== 'content') {
+    throw new TypeError(`${owner} option "etag" must be 'stat' or 'content', got ${String(value)}`);
+  }
+  return value;
+}
+
 /** The source's own tag when it is a well-formed strong one; anything else is not trusted. */
-export function knownEtag(stat: DownloadFileStat): string | undefined {
+function knownEtag(stat: DownloadFileStat): string | undefined {
   return stat.etag !== undefined && isStrongEtag(stat.etag) ? stat.etag : undefined;
 }
 
@@ -49,6 +86,9 @@ async function deriveEtag(
   return stat.modified ? statEtag(stat.size, stat.modified) : undefined;
 }
 
+/** Hashing a file reads it all, so hashes are kept for unchanged files; bounded to stay small. */
+const contentEtags = new BoundedCache<string, string>(1000);
+
 async function contentEtag(file: DownloadFile, stat: DownloadFileStat): Promise<string> {
   const key = await cacheKey(file, stat);
   const cached = key === undefined ? undefined : contentEtags.get(key);
@@ -56,7 +96,7 @@ async function contentEtag(file: DownloadFile, stat: DownloadFileStat): Promise<
   const hash = createHash('sha256');
   for await (const chunk of await file.open()) hash.update(chunk as Buffer);
   const etag = `"${hash.digest('base64url')}"`;
-  if (key !== undefined) remember(key, etag);
+  if (key !== undefined) contentEtags.set(key, etag);
   return etag;
 }
 
@@ -65,12 +105,4 @@ async function cacheKey(file: DownloadFile, stat: DownloadFileStat): Promise<str
   const identity = (await file.localPath()) ?? (await file.url());
   if (identity === undefined || stat.modified === undefined) return undefined;
   return `${identity}\0${stat.size}\0${stat.modified.getTime()}`;
-}
-
-function remember(key: string, etag: string): void {
-  if (contentEtags.size >= CONTENT_ETAG_CACHE_SIZE) {
-    const oldest = contentEtags.keys().next().value;
-    if (oldest !== undefined) contentEtags.delete(oldest);
-  }
-  contentEtags.set(key, etag);
 }

@@ -1,13 +1,15 @@
 /**
- * A strong entity tag from size and modification time, as nginx and Apache derive theirs:
- * it changes whenever either changes, and costs no read of the content. Milliseconds are kept
- * so that a rewrite within the same second still changes it.
+ * A strong entity tag from size and modification time, in the format nginx derives for the
+ * same file (mtime in whole seconds and size, both in hex): a download resumed with If-Range
+ * keeps its tag when it moves between streaming and an nginx offload. It changes whenever
+ * either changes, and costs no read of the content; like Last-Modified (and nginx's own tag),
+ * it cannot tell apart two same-size writes within one second — `etag: 'content'` can.
  *
  * @example
  * statEtag(37, new Date(0)); // '"0-25"'
  */
 export function statEtag(size: number, modified: Date): string {
-  return `"${Math.floor(modified.getTime()).toString(16)}-${size.toString(16)}"`;
+  return `"${Math.floor(modified.getTime() / 1000).toString(16)}-${size.toString(16)}"`;
 }
 
 /** A strong entity-tag: DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text (RFC 9110 §8.8.3). */

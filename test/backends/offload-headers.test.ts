@@ -25,6 +25,9 @@ import { MemoryStorage } from '../../storages/memory.ts';
 import { tempTree } from '../support/fixtures.ts';
 import { createApp, serve, type TestServer } from '../support/koa.ts';
 
+/** Validators are derived by downloadview(); backends called directly get none. */
+const NO_VALIDATORS = { etag: undefined, lastModified: undefined };
+
 /** A response as it was on the wire: header values as their exact bytes. */
 interface WireResponse {
   status: number;
@@ -374,8 +377,8 @@ describe('offload headers', () => {
     it('apache sends the file\'s own ETag and Last-Modified (never "0"), equal to what streaming sends', async () => {
       const res = await get('apache-dir', 'plain.txt');
       const streamed = await get('stream', 'plain.txt');
-      // 1704164645678 ms = 0x18cc820db2e; 11 bytes = 0xb.
-      expect(res.headers['etag']).to.equal('"18cc820db2e-b"');
+      // 1704164645 s = 0x65937d25 (nginx's format: whole seconds); 11 bytes = 0xb.
+      expect(res.headers['etag']).to.equal('"65937d25-b"');
       expect(res.headers['last-modified']).to.equal('Tue, 02 Jan 2024 03:04:05 GMT');
       expect(res.headers['etag']).to.equal(streamed.headers['etag']);
       expect(res.headers['last-modified']).to.equal(streamed.headers['last-modified']);
@@ -422,12 +425,14 @@ describe('offload headers', () => {
     }
 
     for (const label of ['nginx', 'lighttpd', 'caddy']) {
-      it(`${label} leaves ETag and Last-Modified to the proxy (sends neither)`, async () => {
+      it(`${label} sends the ETag and Last-Modified streaming sends, for proxies that keep them`, async () => {
         const res = await get(`${label}-dir`, 'plain.txt');
+        const streamed = await get('stream', 'plain.txt');
         expect(offloadHeaderNames(res)).to.have.length(1);
+        expect(res.headers['etag']).to.match(/^"[0-9a-f]+-[0-9a-f]+"$/);
         expect([res.headers['etag'], res.headers['last-modified']]).to.deep.equal([
-          undefined,
-          undefined,
+          streamed.headers['etag'],
+          streamed.headers['last-modified'],
         ]);
       });
     }
@@ -609,7 +614,9 @@ describe('offload headers', () => {
             url: undefined,
           };
           const file = new CraftedPathFile(`/srv/media/${rest}`);
-          expect(await b.make().deliver(ctx, file, { stat: STAT, target })).to.equal(false);
+          expect(
+            await b.make().deliver(ctx, file, { stat: STAT, validators: NO_VALIDATORS, target }),
+          ).to.equal(false);
           expect(ctx.res.getHeaderNames()).to.deep.equal([]);
           expect(ctx.body).to.equal(undefined);
         });
@@ -658,7 +665,9 @@ describe('offload headers', () => {
       const ctx = bareContext();
       const target: OffloadTarget = { destination: '/p\r\n/', rest: 'a.txt', url: undefined };
       const file = new CraftedPathFile('/x/a.txt');
-      expect(await nginx().deliver(ctx, file, { stat: STAT, target })).to.equal(false);
+      expect(
+        await nginx().deliver(ctx, file, { stat: STAT, validators: NO_VALIDATORS, target }),
+      ).to.equal(false);
       expect(ctx.res.hasHeader('X-Accel-Redirect')).to.equal(false);
     });
 
@@ -671,5 +680,41 @@ describe('offload headers', () => {
         expect(ctx.res.hasHeader(b.header)).to.equal(false);
       });
     }
+  });
+});
+
+describe('offload and ETag-dependent requests', () => {
+  const target: OffloadTarget = { destination: '/protected/', rest: 'a.txt', url: undefined };
+  const file = new CraftedPathFile('/srv/media/a.txt', STAT);
+  /** nginx derives '"0-7"' for a 7-byte file of mtime 0; a content hash is another tag. */
+  const statMode = { stat: STAT, validators: { etag: '"0-7"', lastModified: new Date(0) }, target };
+  const contentMode = { ...statMode, validators: { etag: '"hash"', lastModified: new Date(0) } };
+  const asking: [string, Record<string, string>][] = [
+    ['If-None-Match', { 'If-None-Match': '"hash"' }],
+    ['If-Match', { 'If-Match': '"hash"' }],
+    ['If-Range with a tag', { Range: 'bytes=1-', 'If-Range': '"hash"' }],
+  ];
+  const contextWith = (headers: Record<string, string>) => {
+    const ctx = bareContext();
+    for (const [name, value] of Object.entries(headers))
+      ctx.req.headers[name.toLowerCase()] = value;
+    return ctx;
+  };
+
+  for (const [label, headers] of asking) {
+    it(`nginx declines ${label} when its own tag is not the app's (etag: 'content'): streamed`, async () => {
+      expect(await nginx().deliver(contextWith(headers), file, contentMode)).to.equal(false);
+    });
+    it(`nginx offloads ${label} when its tag is the app's (etag: 'stat')`, async () => {
+      expect(await nginx().deliver(contextWith(headers), file, statMode)).to.equal(true);
+    });
+  }
+
+  it("nginx offloads an If-Range with a date, or a plain GET, whatever the app's tag", async () => {
+    const byDate = contextWith({ Range: 'bytes=1-', 'If-Range': new Date(0).toUTCString() });
+    expect(await nginx().deliver(byDate, file, contentMode)).to.equal(true);
+    const plain = contextWith({});
+    expect(await nginx().deliver(plain, file, contentMode)).to.equal(true);
+    expect(plain.response.get('ETag')).to.equal('"hash"');
   });
 });

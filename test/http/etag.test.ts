@@ -2,12 +2,16 @@ import { expect } from 'chai';
 import { parseEtagList, statEtag, strongMatch, weakMatch } from '../../src/http/etag.ts';
 
 describe('entity tags', () => {
-  it('statEtag is strong and changes with size or mtime, to the millisecond', () => {
+  it('statEtag is strong and changes with size or mtime (whole seconds, as Last-Modified)', () => {
     const base = statEtag(37, new Date(1_000_000));
     expect(base).to.match(/^"[0-9a-f]+-[0-9a-f]+"$/);
     expect(statEtag(38, new Date(1_000_000))).to.not.equal(base);
-    expect(statEtag(37, new Date(1_000_001))).to.not.equal(base);
-    expect(statEtag(37, new Date(1_000_000))).to.equal(base);
+    expect(statEtag(37, new Date(1_001_000))).to.not.equal(base);
+    expect(statEtag(37, new Date(1_000_999))).to.equal(base);
+  });
+
+  it("statEtag has nginx's format: mtime seconds and size in hex (1700000000 s, 1 MiB)", () => {
+    expect(statEtag(1_048_576, new Date(1_700_000_000_000))).to.equal('"6553f100-100000"');
   });
 
   const lists: [string, string[] | '*'][] = [
