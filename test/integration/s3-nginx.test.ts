@@ -361,6 +361,45 @@ describe('S3 (s3rver) behind real nginx: X-Accel-Redirect /remote/ + presigned X
     expect(leakedOffloadHeaders(res)).to.deep.equal([]);
   });
 
+  // Issue 18: save() stored no type, so S3's default (octet-stream) beat the guess from the name.
+  it('serves a .txt stored by S3Storage.save() as text/plain: the type saved with it', async function () {
+    const saver = new S3Storage({ client: uploader!, bucket: s3!.bucket, prefix: PREFIX });
+    await saver.save('saved/hello.txt', 'Hello through nginx\n');
+    const res = await viaNginx(objectPath('saved/hello.txt'));
+    expect([res.status, await res.text()]).to.deep.equal([200, 'Hello through nginx\n']);
+    expect(res.headers.get('content-type')).to.equal('text/plain; charset=utf-8');
+    expect(res.headers.get('content-disposition')).to.equal('attachment; filename="hello.txt"');
+    expect(leakedOffloadHeaders(res)).to.deep.equal([]);
+    expect((await spy!.requests()).map(({ from, method }) => [from, method])).to.deep.equal([
+      ['app', 'HEAD'],
+      ['nginx', 'GET'],
+    ]);
+  });
+
+  it('serves a .csv streamed into S3 in 3 parts byte-identical, as text/csv, through nginx', async function () {
+    const saver = new S3Storage({
+      client: uploader!,
+      bucket: s3!.bucket,
+      prefix: PREFIX,
+      partSize: 5 * 1024 * 1024,
+    });
+    const bytes = randomBytes(2 * 5 * 1024 * 1024 + 11);
+    await saver.save(
+      'saved/export.csv',
+      (async function* () {
+        for (let at = 0; at < bytes.length; at += 65_536) yield bytes.subarray(at, at + 65_536);
+      })(),
+    );
+    const res = await viaNginx(objectPath('saved/export.csv'));
+    const body = await bodyOf(res);
+    expect(res.status).to.equal(200);
+    expect(sha256(body)).to.equal(sha256(bytes));
+    expect(res.headers.get('content-type')).to.equal('text/csv; charset=utf-8');
+    // The validator is the one S3 gave the completed upload (on AWS not the MD5 of the bytes).
+    expect(res.headers.get('etag')).to.equal((await saver.stat('saved/export.csv')).etag);
+    expect(leakedOffloadHeaders(res)).to.deep.equal([]);
+  });
+
   it('answers 404 from the route for a missing key; nginx passes it on and never GETs from S3', async function () {
     const res = await viaNginx(objectPath('dir/missing.txt'));
     const body = await res.text();
