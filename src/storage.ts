@@ -116,21 +116,27 @@ export interface Storage {
    * Rejects as `open()` does.
    */
   openFile?(name: string, options?: OpenFileOptions): Promise<OpenedFile>;
-  /** Whether `name` exists. Rejects only for invalid names or an unavailable service. */
-  exists(name: string): Promise<boolean>;
-  /** Stores `content` under `name`, replacing any previous file. */
-  save(name: string, content: StorageContent): Promise<void>;
-  /** Removes `name`. Rejects with `StorageNotFoundError` when it does not exist. */
-  delete(name: string): Promise<void>;
   /**
-   * The absolute local filesystem path of `name` (symlinks resolved), for X-Sendfile style
-   * offload. Rejects with `StorageUnsupportedError` when files have no local path.
+   * Optional: whether `name` exists. Rejects only for invalid names or an unavailable service.
+   * A read-only driver may leave out every optional method; the library then treats the
+   * capability as unsupported, and the contract suite skips its block.
    */
-  path(name: string): Promise<string>;
+  exists?(name: string): Promise<boolean>;
+  /** Optional: stores `content` under `name`, replacing any previous file. */
+  save?(name: string, content: StorageContent): Promise<void>;
+  /** Optional: removes `name`. Rejects with `StorageNotFoundError` when it does not exist. */
+  delete?(name: string): Promise<void>;
   /**
-   * A URL for `name`: the configured base URL with each name segment percent-encoded, or a
-   * signed URL. A storage that signs URLs signs `presentation` into it when given; others
-   * ignore it. Rejects with `StorageUnsupportedError` when the storage has no URLs.
+   * Optional: the absolute local filesystem path of `name` (symlinks resolved), for X-Sendfile
+   * style offload. Absent, or rejecting with `StorageUnsupportedError`: files have no local
+   * path, and they are not offloaded by `sourceDir` rules.
    */
-  url(name: string, presentation?: UrlPresentation): Promise<string>;
+  path?(name: string): Promise<string>;
+  /**
+   * Optional: a URL for `name`: the configured base URL with each name segment
+   * percent-encoded, or a signed URL. A storage that signs URLs signs `presentation` into it
+   * when given; others ignore it. Absent, or rejecting with `StorageUnsupportedError`: the
+   * storage has no URLs, and its files are not offloaded by `sourceUrl` rules nor redirected.
+   */
+  url?(name: string, presentation?: UrlPresentation): Promise<string>;
 }

@@ -95,12 +95,12 @@ export class StorageFile extends DownloadFile {
 
   override async localPath(): Promise<string | undefined> {
     this.#check();
-    return unlessUnsupported(this.storage.path(this.name));
+    return unlessUnsupported(this.storage.path?.(this.name));
   }
 
   override async url(presentation?: UrlPresentation): Promise<string | undefined> {
     this.#check();
-    return unlessUnsupported(this.storage.url(this.name, presentation));
+    return unlessUnsupported(this.storage.url?.(this.name, presentation));
   }
 
   #check(): void {
@@ -108,8 +108,8 @@ export class StorageFile extends DownloadFile {
   }
 }
 
-/** Optional capabilities: "unsupported" means "not offloadable this way", not a failure. */
-async function unlessUnsupported(value: Promise<string>): Promise<string | undefined> {
+/** Optional capabilities: absent or "unsupported" means "not offloadable this way", not a failure. */
+async function unlessUnsupported(value: Promise<string> | undefined): Promise<string | undefined> {
   try {
     return await value;
   } catch (err) {

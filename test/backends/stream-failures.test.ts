@@ -38,11 +38,11 @@ function withMethods(inner: Storage, replaced: Partial<Storage>): Storage {
     driver: inner.driver,
     stat: (name) => inner.stat(name),
     open: (name, range) => inner.open(name, range),
-    exists: (name) => inner.exists(name),
-    save: (name, content) => inner.save(name, content),
-    delete: (name) => inner.delete(name),
-    path: (name) => inner.path(name),
-    url: (name) => inner.url(name),
+    exists: (name) => inner.exists!(name),
+    save: (name, content) => inner.save!(name, content),
+    delete: (name) => inner.delete!(name),
+    path: (name) => inner.path!(name),
+    url: (name) => inner.url!(name),
     ...replaced,
   };
 }

@@ -114,3 +114,53 @@ describe('security: dotfiles are refused by default', () => {
     );
   });
 });
+
+describe('a read-only storage (stat and open only, no optional capability)', () => {
+  const memory = new MemoryStorage({ files: { 'a.txt': 'read-only bytes' } });
+  const readOnly = {
+    driver: 'read-only',
+    stat: (name: string) => memory.stat(name),
+    open: (...args: Parameters<MemoryStorage['open']>) => memory.open(...args),
+  };
+
+  const cases: [string, Parameters<typeof downloadview>[0]][] = [
+    ['streaming', {}],
+    [
+      'nginx with a sourceUrl rule (no url(): not offloadable, streamed)',
+      {
+        backend: 'nginx',
+        rules: [{ sourceUrl: '/media/', destinationUrl: '/protected/' }],
+      },
+    ],
+    [
+      'apache with a sourceDir rule (no path(): streamed)',
+      {
+        backend: 'apache',
+        rules: [{ sourceDir: '/srv', destinationDir: '/srv' }],
+      },
+    ],
+    ['redirect (no url(): streamed)', { backend: 'redirect' }],
+  ];
+  for (const [label, options] of cases) {
+    it(`is downloaded with ${label}: 200 and its bytes`, async () => {
+      const server = await serve(
+        downloadview(options),
+        storageDownload({ storage: readOnly, path: 'a.txt' }),
+      );
+      try {
+        const res = await request(server.url + '/');
+        expect([res.status, res.body.toString()]).to.deep.equal([200, 'read-only bytes']);
+        expect(res.headers['x-accel-redirect'] ?? res.headers['x-sendfile']).to.equal(undefined);
+        const range = await request(server.url + '/', { headers: { Range: 'bytes=5-8' } });
+        expect([range.status, range.body.toString()]).to.deep.equal([206, 'only']);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it('StorageFile.localPath() and url() resolve undefined instead of failing', async () => {
+    const file = new StorageFile(readOnly, 'a.txt');
+    expect([await file.localPath(), await file.url()]).to.deep.equal([undefined, undefined]);
+  });
+});

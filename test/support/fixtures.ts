@@ -102,10 +102,10 @@ export function countingStorage(inner: Storage): CountingStorage {
       opens++;
       return track(await inner.open(name, range));
     },
-    exists: (name) => inner.exists(name),
-    save: (name, content) => inner.save(name, content),
-    delete: (name) => inner.delete(name),
-    path: (name) => inner.path(name),
-    url: (name) => inner.url(name),
+    exists: (name) => inner.exists!(name),
+    save: (name, content) => inner.save!(name, content),
+    delete: (name) => inner.delete!(name),
+    path: (name) => inner.path!(name),
+    url: (name) => inner.url!(name),
   };
 }

@@ -13,8 +13,8 @@ export async function answers(
     table[name] = await Promise.all([
       outcome(storage.stat(name).then((stat) => `size ${stat.size}`)),
       outcome(storage.openFile!(name).then(async (file) => (await file.read()).toString())),
-      outcome(storage.path(name)),
-      outcome(storage.exists(name).then(String)),
+      outcome(storage.path!(name)),
+      outcome(storage.exists!(name).then(String)),
     ]);
   }
   return table;
