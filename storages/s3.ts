@@ -16,19 +16,17 @@ import {
   StorageUnsupportedError,
 } from '../src/errors.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
-import { checkOptionKeys, type OptionKeys } from '../src/options.ts';
 import { sliceStream } from '../src/generator-stream.ts';
 import { S3OpenedFile } from './s3-file.ts';
 import {
-  DEFAULT_PART_SIZE,
-  DEFAULT_QUEUE_SIZE,
-  isStorableType,
-  MAX_PART_SIZE,
-  MAX_QUEUE_SIZE,
-  MIN_PART_SIZE,
-  typeFromName,
-  uploadContent,
-} from './s3-upload.ts';
+  checkPresignOptions,
+  checkSaveOptions,
+  s3StorageSettings,
+  type PresignOptions,
+  type S3SaveOptions,
+  type S3StorageOptions,
+} from './s3-options.ts';
+import { typeFromName, uploadContent } from './s3-upload.ts';
 import type {
   ByteRange,
   OpenedFile,
@@ -41,7 +39,6 @@ import type {
 } from '../src/storage.ts';
 
 const DRIVER = 's3';
-const DEFAULT_EXPIRES_IN = 900;
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
 
 /**
@@ -50,55 +47,7 @@ const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
  */
 const S3_MAX_KEY_BYTES = 1024;
 
-/** Options of `S3Storage`. */
-export interface S3StorageOptions {
-  /** A configured client; any S3-compatible endpoint (AWS, MinIO, R2, Ceph). */
-  client: S3Client;
-  bucket: string;
-  /** A key prefix the storage's names live under, e.g. `media/`. */
-  prefix?: string;
-  /** A public or CDN URL that maps to `prefix`; without it `url()` presigns GET URLs. */
-  baseUrl?: string;
-  /** Lifetime of presigned URLs, in seconds. Default 900. */
-  urlExpiresIn?: number;
-  /** Bytes per part of a multipart `save()`, 5 MiB to 5 GiB. Default 8 MiB. */
-  partSize?: number;
-  /** Parts of one `save()` uploaded at once, 1 to 64. Default 4. */
-  queueSize?: number;
-}
-
-/** Options of `S3Storage.save()`, beyond what `Storage.save()` takes. */
-export interface S3SaveOptions {
-  /** The Content-Type to store. Default: guessed from the name's extension. */
-  contentType?: string;
-}
-
-/**
- * How a presigned URL should present the download: the values S3 then answers with, as
- * `response-content-disposition` and `response-content-type`, formatted by the caller.
- */
-export interface PresignOptions extends Partial<UrlPresentation> {
-  /** Lifetime in seconds. Default: the storage's `urlExpiresIn`. */
-  expiresIn?: number;
-}
-
-const OPTION_KEYS: OptionKeys<S3StorageOptions> = {
-  client: true,
-  bucket: true,
-  prefix: true,
-  baseUrl: true,
-  urlExpiresIn: true,
-  partSize: true,
-  queueSize: true,
-};
-
-const SAVE_OPTION_KEYS: OptionKeys<S3SaveOptions> = { contentType: true };
-
-const PRESIGN_OPTION_KEYS: OptionKeys<PresignOptions> = {
-  expiresIn: true,
-  contentDisposition: true,
-  contentType: true,
-};
+export type { PresignOptions, S3SaveOptions, S3StorageOptions } from './s3-options.ts';
 
 /**
  * Objects in an S3 bucket. Metadata comes from HeadObject (or, for a plain download through
@@ -121,41 +70,14 @@ export class S3Storage implements Storage {
   readonly queueSize: number;
 
   constructor(options: S3StorageOptions) {
-    checkOptionKeys('S3Storage', options, OPTION_KEYS);
-    const {
-      client,
-      bucket,
-      prefix = '',
-      baseUrl,
-      urlExpiresIn = DEFAULT_EXPIRES_IN,
-      partSize = DEFAULT_PART_SIZE,
-      queueSize = DEFAULT_QUEUE_SIZE,
-    } = options ?? {};
-    if (typeof client?.send !== 'function') throw optionError('client', 'an S3Client');
-    if (typeof bucket !== 'string' || bucket === '') throw optionError('bucket', 'a bucket name');
-    if (typeof prefix !== 'string') throw optionError('prefix', 'a string');
-    if (baseUrl !== undefined && (typeof baseUrl !== 'string' || baseUrl === '')) {
-      throw optionError('baseUrl', 'a non-empty URL');
-    }
-    if (!Number.isSafeInteger(urlExpiresIn) || urlExpiresIn < 1 || urlExpiresIn > 604_800) {
-      throw optionError('urlExpiresIn', 'whole seconds from 1 to 604800 (7 days)');
-    }
-    if (!isWholeWithin(partSize, MIN_PART_SIZE, MAX_PART_SIZE)) {
-      throw optionError(
-        'partSize',
-        `whole bytes from ${MIN_PART_SIZE} (5 MiB) to ${MAX_PART_SIZE}`,
-      );
-    }
-    if (!isWholeWithin(queueSize, 1, MAX_QUEUE_SIZE)) {
-      throw optionError('queueSize', `a whole number from 1 to ${MAX_QUEUE_SIZE}`);
-    }
-    this.client = client;
-    this.bucket = bucket;
-    this.prefix = prefix;
-    this.baseUrl = baseUrl;
-    this.urlExpiresIn = urlExpiresIn;
-    this.partSize = partSize;
-    this.queueSize = queueSize;
+    const settings = s3StorageSettings(options);
+    this.client = settings.client;
+    this.bucket = settings.bucket;
+    this.prefix = settings.prefix;
+    this.baseUrl = settings.baseUrl;
+    this.urlExpiresIn = settings.urlExpiresIn;
+    this.partSize = settings.partSize;
+    this.queueSize = settings.queueSize;
   }
 
   async stat(name: string): Promise<StorageStat> {
@@ -233,17 +155,11 @@ export class S3Storage implements Storage {
    * await storage.save('exports/all.csv', Readable.from(rows()), { contentType: 'text/csv' });
    */
   async save(name: string, content: StorageContent, options: S3SaveOptions = {}): Promise<void> {
-    checkOptionKeys('S3Storage.save', options, SAVE_OPTION_KEYS);
-    const { contentType } = options;
-    if (contentType !== undefined && !isStorableType(contentType)) {
-      throw new TypeError(
-        `S3Storage.save option "contentType" must be an ASCII media type such as text/csv, got ${JSON.stringify(contentType)}`,
-      );
-    }
+    checkSaveOptions(options);
     const object = this.#object(name);
     const { client, partSize, queueSize } = this;
     const target = { client, partSize, queueSize, ...object };
-    const ContentType = contentType ?? typeFromName(object.Key);
+    const ContentType = options.contentType ?? typeFromName(object.Key);
     await this.#call(name, () => uploadContent({ ...target, ContentType }, content));
   }
 
@@ -278,7 +194,7 @@ export class S3Storage implements Storage {
    * await storage.presignedUrl('a.pdf', { contentDisposition: 'attachment; filename="Invoice.pdf"', expiresIn: 60 });
    */
   async presignedUrl(name: string, options: PresignOptions = {}): Promise<string> {
-    checkOptionKeys('S3Storage.presignedUrl', options, PRESIGN_OPTION_KEYS);
+    checkPresignOptions(options);
     const { expiresIn = this.urlExpiresIn, contentDisposition, contentType } = options;
     const command = new GetObjectCommand({
       ...this.#object(name),
@@ -347,12 +263,4 @@ function servedRange(header: string | undefined): ByteRange | undefined {
 /** S3's ETag is quoted already; a weak one (some gateways) is not a strong validator. */
 function strongEtag(etag: string | undefined): string | undefined {
   return etag && etag.startsWith('"') ? etag : undefined;
-}
-
-function isWholeWithin(value: unknown, min: number, max: number): boolean {
-  return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
-}
-
-function optionError(name: string, legal: string): TypeError {
-  return new TypeError(`S3Storage option "${name}" must be ${legal}`);
 }
