@@ -12,4 +12,10 @@ export {
   type XSendfileExpectations,
 } from './offload-assertions.ts';
 export { temporaryStorage, type TemporaryStorage } from './temporary-storage.ts';
-export { describeStorageContract } from './storage-contract.ts';
+export {
+  describeStorageContract,
+  type ContractFactory,
+  type ContractHooks,
+  type ContractStorage,
+  type StorageContractOptions,
+} from './storage-contract.ts';
