@@ -6,6 +6,9 @@ export {
 } from './middleware.ts';
 export * from './files/index.ts';
 export * from './views.ts';
+// Local files reuse the filesystem driver: wired here, at the entry, so the core imports no driver.
+export { PathFile, type PathFileOptions } from './local/path-file.ts';
+export { pathDownload, type PathDownloadOptions } from './local/path-download.ts';
 export * from './errors.ts';
 export type {
   ByteRange,

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { StorageNotFoundError } from './errors.ts';
 
 /** An inclusive byte range, as in `Content-Range: bytes start-end/size` (RFC 9110 §14.4). */
 export interface ByteRange {
@@ -139,4 +140,21 @@ export interface Storage {
    * storage has no URLs, and its files are not offloaded by `sourceUrl` rules nor redirected.
    */
   url?(name: string, presentation?: UrlPresentation): Promise<string>;
+}
+
+/**
+ * `exists()` for drivers that know a file by its metadata: true when `stat()` resolves, false
+ * when it rejects as not found; any other failure (invalid name, unavailable) is thrown.
+ *
+ * @example
+ * class MyStorage implements Storage { exists(name: string) { return existsByStat(this, name); } }
+ */
+export async function existsByStat(storage: Pick<Storage, 'stat'>, name: string): Promise<boolean> {
+  try {
+    await storage.stat(name);
+    return true;
+  } catch (err) {
+    if (err instanceof StorageNotFoundError) return false;
+    throw err;
+  }
 }

@@ -6,7 +6,6 @@ import {
   type DownloadFileOptions,
 } from './files/download-file.ts';
 import { HttpFile, type HttpFileOptions } from './files/http-file.ts';
-import { PathFile } from './files/path-file.ts';
 import {
   checkDotfiles,
   STORAGE_FILE_OPTION_KEYS,
@@ -16,13 +15,15 @@ import {
 import { VirtualFile, type VirtualContent } from './files/virtual-file.ts';
 import { isMediaType } from './http/header-value.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
+import {
+  resolvePerRequest,
+  routeParam,
+  type DownloadRoute,
+  type PerRequest,
+} from './per-request.ts';
+
+export type { DownloadRoute, PerRequest } from './per-request.ts';
 import type { Storage } from './storage.ts';
-
-/** A value fixed at set-up, or computed from each request. */
-export type PerRequest<T> = T | ((ctx: Context) => T | Promise<T>);
-
-/** A route handler: it only sets `ctx.body`; `downloadview()` does the rest. */
-export type DownloadRoute = (ctx: Context) => Promise<void>;
 
 /** Options of `storageDownload()`. */
 export interface StorageDownloadOptions extends StorageFileOptions {
@@ -49,34 +50,7 @@ export function storageDownload(options: StorageDownloadOptions): DownloadRoute 
     throw new TypeError('storageDownload option "storage" must be a Storage');
   }
   return async function storageDownload(ctx) {
-    ctx.body = new StorageFile(storage, await resolve(path, ctx), presentation);
-  };
-}
-
-/** Options of `pathDownload()`. */
-export interface PathDownloadOptions extends StorageFileOptions {
-  /** The file's path; relative paths are taken under `root`. Default: the router param `path`. */
-  path?: PerRequest<string>;
-  /** The directory requests are confined to. Required when the path comes from the request. */
-  root?: string;
-}
-
-/**
- * A route that downloads a local file. A path computed from the request is confined to `root`:
- * `..`, absolute paths, NUL bytes and symlinks out of it answer 404.
- *
- * @example
- * router.get('/exports/*path', pathDownload({ root: '/srv/exports' }));
- */
-export function pathDownload(options: PathDownloadOptions): DownloadRoute {
-  checkOptionKeys('pathDownload', options, { ...STORAGE_FILE_OPTION_KEYS, path: true, root: true });
-  const { path = routeParam, root, ...presentation } = options;
-  checkDotfiles('pathDownload', presentation.dotfiles);
-  if (typeof path !== 'string' && typeof root !== 'string') {
-    throw new TypeError('pathDownload needs option "root" when the path comes from the request');
-  }
-  return async function pathDownload(ctx) {
-    ctx.body = new PathFile(await resolve(path, ctx), { ...presentation, root });
+    ctx.body = new StorageFile(storage, await resolvePerRequest(path, ctx), presentation);
   };
 }
 
@@ -113,8 +87,8 @@ export function virtualDownload(options: VirtualDownloadOptions): DownloadRoute 
   checkOptionKeys('virtualDownload', options, VIRTUAL_DOWNLOAD_OPTION_KEYS);
   const { content, name, ...rest } = options;
   return async function virtualDownload(ctx) {
-    const resolved = { ...rest, name: await resolve(name, ctx) };
-    ctx.body = new VirtualFile(await resolve(content, ctx), resolved);
+    const resolved = { ...rest, name: await resolvePerRequest(name, ctx) };
+    ctx.body = new VirtualFile(await resolvePerRequest(content, ctx), resolved);
   };
 }
 
@@ -141,7 +115,7 @@ export function httpDownload(options: HttpDownloadOptions): DownloadRoute {
   checkOptionKeys('httpDownload', options, HTTP_DOWNLOAD_OPTION_KEYS);
   const { url, ...rest } = options;
   return async function httpDownload(ctx) {
-    ctx.body = new HttpFile(await resolve(url, ctx), rest);
+    ctx.body = new HttpFile(await resolvePerRequest(url, ctx), rest);
   };
 }
 
@@ -207,14 +181,4 @@ function stringField<R>(record: R, field: (keyof R & string) | undefined): strin
 function mediaTypeField<R>(record: R, field: (keyof R & string) | undefined): string | undefined {
   const value = stringField(record, field);
   return value !== undefined && isMediaType(value) ? value : undefined;
-}
-
-function routeParam(ctx: Context): string {
-  const value = (ctx as Context & { params?: Record<string, string | undefined> }).params?.path;
-  if (typeof value !== 'string') throw createError(404);
-  return value;
-}
-
-async function resolve<T>(value: PerRequest<T>, ctx: Context): Promise<T> {
-  return typeof value === 'function' ? (value as (ctx: Context) => T | Promise<T>)(ctx) : value;
 }

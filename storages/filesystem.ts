@@ -8,7 +8,6 @@ import { promisify } from 'node:util';
 import {
   StorageError,
   StorageInvalidNameError,
-  StorageNotFoundError,
   StorageUnavailableError,
   StorageUnsupportedError,
 } from '../src/errors.ts';
@@ -17,13 +16,14 @@ import { FileSystemOpenedFile, regularFileStat, release } from './filesystem-fil
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { checkOptionKeys, type OptionKeys } from '../src/options.ts';
 import { contentStream } from '../src/storage-content.ts';
-import type {
-  ByteRange,
-  OpenedFile,
-  OpenFileOptions,
-  Storage,
-  StorageContent,
-  StorageStat,
+import {
+  existsByStat,
+  type ByteRange,
+  type OpenedFile,
+  type OpenFileOptions,
+  type Storage,
+  type StorageContent,
+  type StorageStat,
 } from '../src/storage.ts';
 
 /**
@@ -189,13 +189,7 @@ export class FileSystemStorage implements Storage {
   }
 
   async exists(name: string): Promise<boolean> {
-    try {
-      await this.stat(name);
-      return true;
-    } catch (err) {
-      if (err instanceof StorageNotFoundError) return false;
-      throw err;
-    }
+    return existsByStat(this, name);
   }
 
   async save(name: string, content: StorageContent): Promise<void> {

@@ -27,15 +27,16 @@ import {
   type S3StorageOptions,
 } from './s3-options.ts';
 import { typeFromName, uploadContent } from './s3-upload.ts';
-import type {
-  ByteRange,
-  OpenedFile,
-  OpenFileOptions,
-  OpenOptions,
-  Storage,
-  StorageContent,
-  StorageStat,
-  UrlPresentation,
+import {
+  existsByStat,
+  type ByteRange,
+  type OpenedFile,
+  type OpenFileOptions,
+  type OpenOptions,
+  type Storage,
+  type StorageContent,
+  type StorageStat,
+  type UrlPresentation,
 } from '../src/storage.ts';
 
 const DRIVER = 's3';
@@ -135,13 +136,7 @@ export class S3Storage implements Storage {
   }
 
   async exists(name: string): Promise<boolean> {
-    try {
-      await this.stat(name);
-      return true;
-    } catch (err) {
-      if (err instanceof StorageNotFoundError) return false;
-      throw err;
-    }
+    return existsByStat(this, name);
   }
 
   /**

@@ -5,6 +5,5 @@ export {
   type DownloadFileStat,
 } from './download-file.ts';
 export { StorageFile } from './storage-file.ts';
-export { PathFile, type PathFileOptions } from './path-file.ts';
 export { VirtualFile, type VirtualContent, type VirtualFileOptions } from './virtual-file.ts';
 export { HttpFile, type HttpFileOptions } from './http-file.ts';

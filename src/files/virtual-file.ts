@@ -1,15 +1,13 @@
 import { Readable } from 'node:stream';
 import { isStrongEtag } from '../http/etag.ts';
-import type { ByteRange } from '../storage.ts';
+import type { ByteRange, StorageContent } from '../storage.ts';
 import { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
 
-/** What a `VirtualFile` can hold. Streams and iterables can be read once. */
-export type VirtualContent =
-  | string
-  | Uint8Array
-  | Readable
-  | Iterable<Uint8Array | string>
-  | AsyncIterable<Uint8Array | string>;
+/**
+ * What a `VirtualFile` can hold: the same content a storage's `save()` takes (one definition,
+ * `StorageContent`). Streams and iterables can be read once.
+ */
+export type VirtualContent = StorageContent;
 
 /** Options of `VirtualFile`. */
 export interface VirtualFileOptions extends DownloadFileOptions {

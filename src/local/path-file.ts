@@ -1,6 +1,7 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
-import { StorageFile, type StorageFileOptions } from './storage-file.ts';
+import { BoundedCache } from '../bounded-cache.ts';
+import { StorageFile, type StorageFileOptions } from '../files/storage-file.ts';
 
 /** Options of `PathFile`. */
 export interface PathFileOptions extends StorageFileOptions {
@@ -39,8 +40,7 @@ export class PathFile extends StorageFile {
 }
 
 /** Roots whose storage is kept; roots computed per request (per user, say) stay bounded. */
-const KEPT_ROOTS = 100;
-const storages = new Map<string, FileSystemStorage>();
+const storages = new BoundedCache<string, FileSystemStorage>(100);
 
 /**
  * The storage for a root, shared by every PathFile under it: a storage resolves its root's
@@ -53,8 +53,6 @@ function storageAt(root: string): FileSystemStorage {
   let storage = storages.get(location);
   if (storage === undefined) {
     storage = new FileSystemStorage({ location });
-    const oldest = storages.size >= KEPT_ROOTS ? storages.keys().next().value : undefined;
-    if (oldest !== undefined) storages.delete(oldest);
     storages.set(location, storage);
   }
   return storage;
