@@ -7,8 +7,9 @@
 #      suite runs against it, Koa's copy of content-disposition is shared, and a stack trace
 #      from the library resolves through the shipped source maps to a TypeScript line;
 #   4. the public API type test (test/types/) compiles in that strict project with the oldest
-#      TypeScript the package claims (pinned in test/types/oldest/) and with the project's own,
-#      under NodeNext and Bundler resolution, with Koa 3's typings and again with Koa 2's.
+#      TypeScript the package claims (pinned in test/types/oldest/), the project's own, and the
+#      newest published (pinned in test/types/latest/), under NodeNext and Bundler resolution,
+#      with Koa 3's typings and again with Koa 2's.
 # Broken exports, missing files, leaked `any` types or type-only leftovers fail here, not in
 # users' apps.
 set -euo pipefail
@@ -21,12 +22,12 @@ fail() {
   exit 1
 }
 
-# Size budget of the tarball, in bytes. Measured on 2026-12-01 (0.1.0, 163 files, source maps
-# with their sources inlined): 180,360 packed, 643,562 unpacked. About 16% headroom: growing
+# Size budget of the tarball, in bytes. Measured on 2026-12-01 (0.1.0, 199 files, source maps
+# with their sources inlined): 209,163 packed, 735,565 unpacked. About 15% headroom: growing
 # past it should be a decision (raise the figures here in the same commit, saying why), not an
 # accident.
-max_packed=210000
-max_unpacked=750000
+max_packed=240000
+max_unpacked=850000
 
 cd "$root"
 step "build and pack"
@@ -73,10 +74,13 @@ node --enable-source-maps source-maps.mjs
 
 step "type test of the public API"
 cp "$root/test/types/public-api.ts" "$root"/test/types/tsconfig*.json .
-mkdir "$work/oldest"
-cp "$root"/test/types/oldest/package*.json "$work/oldest/"
-npm ci --prefix "$work/oldest" --no-audit --no-fund --prefer-offline --silent
-compilers=("$work/oldest/node_modules/typescript/bin/tsc" "$root/node_modules/typescript/bin/tsc")
+for pinned in oldest latest; do
+  mkdir "$work/$pinned"
+  cp "$root/test/types/$pinned"/package*.json "$work/$pinned/"
+  npm ci --prefix "$work/$pinned" --no-audit --no-fund --prefer-offline --silent
+done
+compilers=("$work/oldest/node_modules/typescript/bin/tsc" "$root/node_modules/typescript/bin/tsc"
+  "$work/latest/node_modules/typescript/bin/tsc")
 types_koa() { node -p "require('./node_modules/@types/koa/package.json').version"; }
 typecheck() {
   local tsc config
