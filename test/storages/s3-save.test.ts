@@ -29,11 +29,18 @@ interface Seen {
 async function startRelay(
   targetPort: number,
   answer?: (method: string, url: string) => number | undefined,
-): Promise<{ origin: string; seen: () => Seen[]; close: () => Promise<void> }> {
+): Promise<{
+  origin: string;
+  seen: () => Seen[];
+  received: () => number;
+  close: () => Promise<void>;
+}> {
   const seen: Seen[] = [];
+  let received = 0;
   const server: Server = createServer((req, res) => {
     const record = { line: `${req.method} ${req.url}`, status: 0 };
     seen.push(record);
+    req.on('data', (chunk: Buffer) => (received += chunk.length));
     const own = answer?.(req.method ?? '', req.url ?? '');
     if (own !== undefined) {
       req.resume();
@@ -62,6 +69,7 @@ async function startRelay(
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen: () => seen,
+    received: () => received,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -239,6 +247,24 @@ describe('S3Storage.save() against a real S3-protocol server (s3rver)', function
       expect(seen.slice(4)).to.deep.equal(['POST uploadId 200']);
       expect((await storage.stat('dir/big.bin')).size).to.equal(size);
       expect(sha256(await buffer(await storage.open('dir/big.bin')))).to.equal(source.sha256());
+    });
+
+    it('reads a 40 MiB stream at most a few parts ahead of what reached the server', async () => {
+      const size = 8 * PART;
+      const storage = storageAt(relay.origin, { queueSize: 2 });
+      let lead = 0;
+      async function* watched(): AsyncGenerator<Buffer> {
+        for (let made = 0; made < size; made += 64 * 1024) {
+          // Bytes made but not yet received by S3: all that can be held in memory for this save.
+          lead = Math.max(lead, made - relay.received());
+          yield Buffer.alloc(64 * 1024, made & 0xff);
+        }
+      }
+      await storage.save('watched.bin', watched());
+      expect((await storage.stat('watched.bin')).size).to.equal(size);
+      // queueSize parts on their way, one being filled, one waiting for a free slot; collecting
+      // the content first (what save() did before) would lead by all 40 MiB.
+      expect(lead).to.be.at.most((2 + 2) * PART + 64 * 1024);
     });
 
     it('stores an async iterable and a Buffer over one part in parts, byte for byte', async () => {
