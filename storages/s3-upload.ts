@@ -17,7 +17,7 @@ export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
 /** The AWS CLI's default part: 10,000 parts of it hold objects up to 78 GiB. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-/** Parts uploaded at once; with the part being filled, memory stays near (queue + 2) × part. */
+/** Parts uploaded at once: with the part being filled, a save holds about (queue + 2) parts. */
 export const DEFAULT_QUEUE_SIZE = 4;
 export const MAX_QUEUE_SIZE = 64;
 

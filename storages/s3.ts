@@ -144,7 +144,8 @@ export class S3Storage implements Storage {
    * the name's extension (the stored type is what S3 answers with, and beats any later guess).
    * A string or bytes of at most one part is one PutObject; anything else is a multipart upload
    * through `@aws-sdk/lib-storage` (loaded here, on first use), holding about `queueSize` parts
-   * in memory whatever the size. A failed multipart upload is aborted: no object, no parts.
+   * in memory whatever the size. A failed save creates no object and leaves any previous one
+   * as it was; its multipart upload is aborted (the error says so if the abort fails too).
    *
    * @example
    * await storage.save('exports/all.csv', Readable.from(rows()), { contentType: 'text/csv' });
