@@ -7,6 +7,8 @@ export const STORAGE_ERROR_CODES = {
   unsupported: 'ERR_STORAGE_UNSUPPORTED',
   unavailable: 'ERR_STORAGE_UNAVAILABLE',
   changed: 'ERR_STORAGE_CHANGED',
+  badOrigin: 'ERR_STORAGE_BAD_ORIGIN',
+  originTimeout: 'ERR_STORAGE_ORIGIN_TIMEOUT',
 } as const;
 
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[keyof typeof STORAGE_ERROR_CODES];
@@ -77,27 +79,59 @@ export class StorageChangedError extends StorageError {
   }
 }
 
+/**
+ * A remote origin (an `HttpFile`'s server) answered what a download cannot use: an error status,
+ * a body of another size, an encoding not asked for, or no answer at all. Answered as 502.
+ */
+export class StorageBadOriginError extends StorageError {
+  constructor(driver: string, message: string, options?: ErrorOptions) {
+    super(STORAGE_ERROR_CODES.badOrigin, driver, `origin ${message}`, options);
+  }
+}
+
+/** A remote origin did not answer within its timeout. Answered as 504. */
+export class StorageOriginTimeoutError extends StorageError {
+  constructor(driver: string, options?: ErrorOptions) {
+    super(STORAGE_ERROR_CODES.originTimeout, driver, 'origin timed out', options);
+  }
+}
+
 const STATUS_BY_CODE: Record<StorageErrorCode, number> = {
   [STORAGE_ERROR_CODES.notFound]: 404,
   [STORAGE_ERROR_CODES.invalidName]: 404,
   [STORAGE_ERROR_CODES.unsupported]: 500,
   [STORAGE_ERROR_CODES.unavailable]: 503,
   [STORAGE_ERROR_CODES.changed]: 503,
+  [STORAGE_ERROR_CODES.badOrigin]: 502,
+  [STORAGE_ERROR_CODES.originTimeout]: 504,
 };
 
 /**
  * The one place where errors become HTTP answers. Storage errors map by `code`; an existing
  * `HttpError` passes through; anything else is an internal 500 whose message is not exposed, so
- * paths and driver details never reach the client.
+ * paths and driver details never reach the client. Koa's default `onerror` logs only the
+ * error's stack, so a 5xx carries its cause (ECONNREFUSED, EACCES, …) in the stack it logs.
  *
  * @example
  * try { await file.stat(); } catch (err) { throw toHttpError(err); }
  */
 export function toHttpError(err: unknown): HttpError {
   if (createError.isHttpError(err)) return err;
-  if (err instanceof StorageError) {
-    const status = STATUS_BY_CODE[err.code];
-    return createError(status, { cause: err, expose: status < 500 });
+  const status = err instanceof StorageError ? STATUS_BY_CODE[err.code] : 500;
+  if (status < 500) return createError(status, { cause: err, expose: true });
+  const internal = createError(status, { cause: err, expose: false });
+  internal.stack = `${internal.stack}\n${causeChain(err)}`;
+  return internal;
+}
+
+/** `Caused by:` lines down the `cause` chain, bounded so a cyclic chain cannot loop. */
+function causeChain(err: unknown): string {
+  const lines: string[] = [];
+  for (let cause = err, depth = 0; cause !== undefined && depth < 5; depth++) {
+    lines.push(
+      `Caused by: ${cause instanceof Error ? (cause.stack ?? String(cause)) : String(cause)}`,
+    );
+    cause = cause instanceof Error ? cause.cause : undefined;
   }
-  return createError(500, { cause: err, expose: false });
+  return lines.join('\n');
 }

@@ -1,8 +1,13 @@
-import createError from 'http-errors';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { StorageChangedError, StorageError, StorageNotFoundError } from '../errors.ts';
+import {
+  StorageBadOriginError,
+  StorageChangedError,
+  StorageError,
+  StorageNotFoundError,
+  StorageOriginTimeoutError,
+} from '../errors.ts';
 import { sliceStream } from '../generator-stream.ts';
 import type { ByteRange, OpenedFile, OpenFileOptions, OpenOptions } from '../storage.ts';
 import { DownloadFile, type DownloadFileOptions, type DownloadFileStat } from './download-file.ts';
@@ -222,8 +227,8 @@ class HttpOpenedFile implements OpenedFile {
     try {
       return await buffer(stream);
     } catch (err) {
-      if (createError.isHttpError(err)) throw err;
-      throw createError(502, 'origin body failed', { cause: err, expose: false });
+      if (err instanceof StorageError) throw err;
+      throw new StorageBadOriginError(DRIVER, 'body failed', { cause: err });
     }
   }
 
@@ -288,12 +293,12 @@ function decodePath(pathname: string): string {
 }
 
 function badOrigin(message: string): Error {
-  return createError(502, `origin ${message}`, { expose: false });
+  return new StorageBadOriginError(DRIVER, message);
 }
 
 function originError(err: unknown, timedOut: boolean): unknown {
-  if (err instanceof StorageError || createError.isHttpError(err)) return err;
+  if (err instanceof StorageError) return err;
   return timedOut
-    ? createError(504, 'origin timed out', { cause: err, expose: false })
-    : createError(502, 'origin unreachable', { cause: err, expose: false });
+    ? new StorageOriginTimeoutError(DRIVER, { cause: err })
+    : new StorageBadOriginError(DRIVER, 'unreachable', { cause: err });
 }
