@@ -76,14 +76,15 @@ export function expectBytes(actual: Uint8Array, source: BytesSource, what: strin
   const expected = range ? file.subarray(range.start, range.end + 1) : file;
   if (Buffer.from(actual).equals(expected)) return;
   const at = firstDifference(actual, expected);
+  const asked = range ? `bytes ${range.start}-${range.end}` : `bytes 0-${file.length - 1}`;
   const lines = [
     `${what} gave the wrong bytes:`,
-    `  asked     ${range ? `bytes ${range.start}-${range.end}` : 'the whole file'} (${count(expected.length)} of ${file.length})`,
-    `  expected  ${count(expected.length)}: ${excerpt(expected, at)}`,
-    `  actual    ${count(actual.length)}: ${excerpt(actual, at)}`,
+    `  asked     ${range ? asked : 'the whole file'} (${count(expected.length)} of ${file.length})`,
+    `  expected  ${count(expected.length)}: ${excerpt(expected, at, textual(file))}`,
+    `  actual    ${count(actual.length)}: ${excerpt(actual, at, textual(file))}`,
     `  first difference at offset ${at} (byte ${start + at} of the file)`,
   ];
-  const shift = nearShift(actual, file, start);
+  const shift = nearShift(actual, file, asked, start);
   if (shift !== undefined) lines.push(`  actual is ${shift}`);
   throw new AssertionError(lines.join('\n'), { showDiff: false });
 }
@@ -98,33 +99,38 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return length;
 }
 
-/** Up to 16 bytes around offset `at`: JSON text when printable, hex otherwise. */
-function excerpt(bytes: Uint8Array, at: number): string {
-  const from = Math.max(0, at - 8);
-  const to = Math.min(bytes.length, from + 16);
-  const slice = Buffer.from(bytes.subarray(from, to));
-  const before = from > 0 ? '…' : '';
-  const after = to < bytes.length ? '…' : '';
-  const text = slice.toString('utf8');
-  const shown =
-    /^[\x20-\x7e\n\t\u00a0-\uffff]*$/.test(text) && !text.includes('\ufffd')
-      ? JSON.stringify(text)
-      : slice.toString('hex').replace(/(..)(?!$)/g, '$1 ');
-  return slice.length === 0 ? '(none)' : `${before}${shown}${after}`;
+/** Whether a file reads as text (UTF-8, no control characters but line ends and tabs). */
+function textual(file: Uint8Array): boolean {
+  const text = Buffer.from(file.subarray(0, 4096)).toString('utf8');
+  // eslint-disable-next-line no-control-regex -- control characters mark binary content
+  return !/[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/.test(text.slice(0, -3));
 }
 
-/** "bytes a-b of the file, 1 byte later than asked" when `actual` is a nearby slice. */
-function nearShift(actual: Uint8Array, file: Uint8Array, start: number): string | undefined {
+/** Up to 16 bytes around offset `at`: as JSON text for a text file, in hex otherwise. */
+function excerpt(bytes: Uint8Array, at: number, text: boolean): string {
+  const from = Math.max(0, at - 8);
+  const to = Math.min(bytes.length, from + 16);
+  if (to <= from) return '(none)';
+  const slice = Buffer.from(bytes.subarray(from, to));
+  const shown = text
+    ? JSON.stringify(slice.toString('utf8'))
+    : slice.toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return `${from > 0 ? '…' : ''}${shown}${to < bytes.length ? '…' : ''}`;
+}
+
+/** "bytes a-b of the file, where c-d was asked" when `actual` is a nearby slice of the file. */
+function nearShift(
+  actual: Uint8Array,
+  file: Uint8Array,
+  asked: string,
+  start: number,
+): string | undefined {
   if (actual.length === 0) return undefined;
-  for (const delta of [-1, 1, -2, 2, 0]) {
+  for (const delta of [0, -1, 1, -2, 2]) {
     const from = start + delta;
     if (from < 0 || from + actual.length > file.length) continue;
     if (!Buffer.from(actual).equals(file.subarray(from, from + actual.length))) continue;
-    const place =
-      delta === 0
-        ? 'starting where asked'
-        : `starting ${count(Math.abs(delta))} ${delta < 0 ? 'earlier' : 'later'} than asked`;
-    return `bytes ${from}-${from + actual.length - 1} of the file, ${place}: an off-by-one in the range?`;
+    return `bytes ${from}-${from + actual.length - 1} of the file, where ${asked} were asked: an off-by-one in the range?`;
   }
   return undefined;
 }
