@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import createError from 'http-errors';
 import { StorageChangedError } from '../errors.ts';
 import { DEFAULT_MAX_RANGES } from '../http/range.ts';
-import { multipartBody } from '../http/multipart.ts';
+import { multipartBody } from './multipart-body.ts';
 import { toConditionalHeaders } from '../http/preconditions.ts';
 import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
 import { StorageFile } from '../files/storage-file.ts';

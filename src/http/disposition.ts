@@ -1,4 +1,5 @@
 import contentDisposition from 'content-disposition';
+import { BoundedCache } from '../bounded-cache.ts';
 
 /** Control characters (C0, DEL, C1) never belong in a file name shown to a user. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -21,7 +22,6 @@ export function formatContentDisposition(filename: string, attachment: boolean):
     const name = cleanName(filename);
     const type = attachment ? 'attachment' : 'inline';
     value = contentDisposition(name, { type, fallback: asciiFallback(name) });
-    if (formatted.size >= FORMATTED_LIMIT) formatted.clear();
     formatted.set(key, value);
   }
   return value;
@@ -30,11 +30,9 @@ export function formatContentDisposition(filename: string, attachment: boolean):
 /**
  * Values already formatted, by disposition and name: the same files are downloaded again and
  * again, and formatting (Unicode normalisation, quoting, percent-encoding) was about a tenth of
- * the library's own work on a small download. Cleared when full rather than evicted one by
- * one: a burst of distinct names only costs the formatting they would have cost anyway.
+ * the library's own work on a small download. Bounded: names come from requests.
  */
-const formatted = new Map<string, string>();
-const FORMATTED_LIMIT = 1000;
+const formatted = new BoundedCache<string, string>(1000);
 
 /**
  * An ASCII `filename=` for non-ASCII names (accents dropped, the rest `_`), so that `filename*`

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
-import { multipartBody, planMultipart } from '../../src/http/multipart.ts';
+import { multipartBody } from '../../src/backends/multipart-body.ts';
+import { planMultipart } from '../../src/http/multipart.ts';
 import type { ByteRange } from '../../src/storage.ts';
 import { parseMultipart } from '../support/http.ts';
 
