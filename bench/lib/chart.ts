@@ -1,5 +1,4 @@
-import { format } from './measure.ts';
-import type { Row } from './report.ts';
+import { format, type Row } from './measure.ts';
 
 const WIDTH = 900;
 const LABEL_WIDTH = 300;

@@ -86,3 +86,18 @@ export function median(values: readonly number[]): number {
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
+
+/** One row of the results table: a contender's median in a scenario, and its ratio. */
+export interface Row {
+  scenario: string;
+  contender: string;
+  metric: Metric;
+  median: number;
+  /** The median over the scenario's first contender's (koa-downloadview, or nginx in s4). */
+  ratio: number;
+  /** Median server CPU seconds per GiB sent (wrk scenarios). */
+  serverCpuPerGiB?: number;
+  /** Median share of a core wrk used. */
+  generatorCpuShare?: number;
+  errors: number;
+}

@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { format, median, type Metric, type Sample } from './measure.ts';
+import { format, median, type Row, type Sample } from './measure.ts';
 import { renderChart } from './chart.ts';
+
+export type { Row } from './measure.ts';
 
 export interface RunOptions {
   quick: boolean;
@@ -20,21 +22,6 @@ export interface Machine {
   node: string;
   nginx: string;
   wrk: string;
-}
-
-/** One row of the results table: a contender's median in a scenario, and its ratio. */
-export interface Row {
-  scenario: string;
-  contender: string;
-  metric: Metric;
-  median: number;
-  /** The median over the scenario's first contender's (koa-downloadview, or nginx in s4). */
-  ratio: number;
-  /** Median server CPU seconds per GiB sent (wrk scenarios). */
-  serverCpuPerGiB?: number;
-  /** Median share of a core wrk used. */
-  generatorCpuShare?: number;
-  errors: number;
 }
 
 /** A target from the issue, judged from this run's figures. */
