@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkBlocks, extractBlocks, isCompiled, type DocProblem } from './check-docs.ts';
+import { checkLinks, REPOSITORY_URL } from './check-links.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 
@@ -104,6 +108,45 @@ describe('docs checker (test/docs/check-docs.ts)', () => {
 
     it('reports nothing else', () => {
       expect(problems).to.have.length(3);
+    });
+  });
+
+  describe('checkLinks', () => {
+    let root = '';
+    const files: Record<string, string> = {
+      'README.md': md(
+        `[ok](${REPOSITORY_URL}blob/main/docs/a.md#first-heading) [relative](docs/a.md)`,
+        '[def]: docs/a.md',
+        `[gone](${REPOSITORY_URL}blob/main/docs/gone.md) [elsewhere](https://koajs.com/x)`,
+      ),
+      'docs/a.md': md(
+        '# First heading',
+        '## `code`: mod_xsendfile',
+        '[here](#code-mod_xsendfile) [up](../README.md) [dir](guides/)',
+        '[nothing](#nowhere) [missing](b.md) `[span](c.md)`',
+        '```md',
+        '[in a block](d.md)',
+        '```',
+      ),
+    };
+    before(async () => {
+      root = await mkdtemp(join(tmpdir(), 'check-links-'));
+      await mkdir(join(root, 'docs/guides'), { recursive: true });
+      for (const [file, text] of Object.entries(files)) await writeFile(join(root, file), text);
+    });
+    after(() => rm(root, { recursive: true, force: true }));
+
+    it('refuses relative links in README.md and links to missing files or headings', () => {
+      const problems = checkLinks(root, Object.keys(files), (file) => files[file] ?? '');
+      expect(problems.map(({ file, line, message }) => `${file}:${line} ${message}`)).to.deep.equal(
+        [
+          `README.md:1 relative link docs/a.md in README.md: npm shows the README alone; link to ${REPOSITORY_URL}blob/main/…`,
+          `README.md:2 relative link docs/a.md in README.md: npm shows the README alone; link to ${REPOSITORY_URL}blob/main/…`,
+          `README.md:3 link to a missing file: ${REPOSITORY_URL}blob/main/docs/gone.md`,
+          'docs/a.md:4 link to a missing heading: #nowhere',
+          'docs/a.md:4 link to a missing file: b.md',
+        ],
+      );
     });
   });
 });

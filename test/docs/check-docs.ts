@@ -7,12 +7,14 @@
  * Each block is one ES module. A block that is deliberately incomplete is marked by the line
  * `<!-- fragment -->` (or `<!-- fragment: why -->`) just before its opening fence; it is
  * compiled too, and the marker must be removed once the block compiles. Blocks in any other
- * language (sh, nginx, text, untagged) are not compiled. See docs/writing-docs.md.
+ * language (sh, nginx, text, untagged) are not compiled. Links are checked as well
+ * (check-links.ts). See docs/writing-docs.md.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { checkLinks } from './check-links.ts';
 
 /** The fence info strings compiled, and the extension each block gets. */
 const LANGUAGES: Readonly<Record<string, '.ts' | '.js'>> = {
@@ -178,11 +180,10 @@ function main(): void {
     process.exit(2);
   }
   const files = documentationFiles(root);
-  const blocks = files.flatMap((file) =>
-    extractBlocks(file, readFileSync(join(root, file), 'utf8')),
-  );
+  const read = (file: string) => readFileSync(join(root, file), 'utf8');
+  const blocks = files.flatMap((file) => extractBlocks(file, read(file)));
   const compiled = blocks.filter(isCompiled);
-  const problems = checkBlocks(root, compiled).sort(
+  const problems = [...checkBlocks(root, compiled), ...checkLinks(root, files, read)].sort(
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line,
   );
   for (const { file, line, message } of problems) {
@@ -194,7 +195,7 @@ function main(): void {
     console.error(`check-docs: ${problems.length} problem(s) in ${summary}`);
     process.exit(1);
   }
-  console.log(`check-docs: ${summary} compile against dist/`);
+  console.log(`check-docs: ${summary} compile against dist/; links resolve`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
