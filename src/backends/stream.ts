@@ -7,7 +7,6 @@ import { DEFAULT_MAX_RANGES } from '../http/range.ts';
 import { multipartBody } from './multipart-body.ts';
 import { toConditionalHeaders } from '../http/preconditions.ts';
 import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
-import { StorageFile } from '../files/storage-file.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { ByteRange, OpenedFile } from '../storage.ts';
 import type { Backend } from './backend.ts';
@@ -158,11 +157,8 @@ function wholeRange(size: number | undefined): ByteRange | undefined {
  * metadata differ" wherever it is found; before the headers it makes the backend plan again.
  */
 function changedError(file: DownloadFile, detail: string): StorageChangedError {
-  const cause = new Error(detail);
-  if (file instanceof StorageFile) {
-    return new StorageChangedError(file.storage.driver, file.name, { cause });
-  }
-  return new StorageChangedError(file.constructor.name, file.filename, { cause });
+  const { driver, name } = file.describeSource();
+  return new StorageChangedError(driver, name, { cause: new Error(detail) });
 }
 
 async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Promise<void> {

@@ -96,6 +96,14 @@ export abstract class DownloadFile {
   }
 
   /**
+   * Where the bytes come from, for errors and logs: a storage's driver label and the name in
+   * it, or for other kinds the class and the file name.
+   */
+  describeSource(): { readonly driver: string; readonly name: string } {
+    return { driver: this.constructor.name, name: this.filename };
+  }
+
+  /**
    * The Content-Type to send: the explicit option, else the source's record when it is a valid
    * media type (a stored value is not trusted to be one), else a guess from the file name's
    * extension alone. `mime-types` adds a charset only to text types, never to binary ones.

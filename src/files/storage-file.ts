@@ -78,6 +78,10 @@ export class StorageFile extends DownloadFile {
         : undefined;
   }
 
+  override describeSource(): { readonly driver: string; readonly name: string } {
+    return { driver: this.storage.driver, name: this.name };
+  }
+
   override async stat(): Promise<DownloadFileStat> {
     this.#check();
     return this.storage.stat(this.name);
