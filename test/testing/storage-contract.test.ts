@@ -1,12 +1,7 @@
 import { expect } from 'chai';
 import { describeStorageContract } from '../../src/testing/storage-contract.ts';
 import { MemoryStorage } from '../../storages/memory.ts';
-import {
-  HangingStorage,
-  OffByOneStorage,
-  ReadOnlyStorage,
-  asStorage,
-} from './support/contract-drivers.ts';
+import { HangingStorage, OffByOneStorage, ReadOnlyStorage } from './support/contract-drivers.ts';
 import { failureOf, named, runContract } from './support/run-contract.ts';
 
 describe('testing: describeStorageContract', () => {
@@ -40,7 +35,7 @@ describe('testing: describeStorageContract', () => {
   });
 
   it('passes a read-only driver with only stat and open, skipping what it lacks', async () => {
-    const results = await runContract((files) => asStorage(new ReadOnlyStorage(files)));
+    const results = await runContract((files) => new ReadOnlyStorage(files));
     expect(named(results, 'failed')).to.deep.equal([]);
     const skipped = named(results, 'skipped');
     for (const block of ['exists tells', 'path()', 'url()', 'openFile', 'save and delete']) {
@@ -69,7 +64,7 @@ describe('testing: describeStorageContract', () => {
   describe('an off-by-one range (one byte too many)', () => {
     let results: Awaited<ReturnType<typeof runContract>>;
     before(async () => {
-      results = await runContract((files) => asStorage(new OffByOneStorage(files)));
+      results = await runContract((files) => new OffByOneStorage(files));
     });
 
     it('fails every ranged read short of the file end, and the HTTP round trip', () => {
@@ -114,7 +109,7 @@ describe('testing: describeStorageContract', () => {
   describe('a stream that never ends', () => {
     let results: Awaited<ReturnType<typeof runContract>>;
     before(async () => {
-      results = await runContract((files) => asStorage(new HangingStorage(files)), {
+      results = await runContract((files) => new HangingStorage(files), {
         timeout: 200,
       });
     });

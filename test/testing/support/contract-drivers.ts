@@ -7,7 +7,7 @@ import type { ByteRange, Storage, StorageStat } from '../../../src/storage.ts';
  * The least a driver can be: `stat` and `open`, over files held in memory. No `exists`,
  * `save`, `delete`, `path`, `url` or `openFile`: the contract must pass it, skipping those.
  */
-export class ReadOnlyStorage {
+export class ReadOnlyStorage implements Storage {
   readonly driver: string = 'read-only';
   readonly #files = new Map<string, Buffer>();
   readonly #modified = new Date('2026-01-02T03:04:05Z');
@@ -55,9 +55,4 @@ export class HangingStorage extends ReadOnlyStorage {
   protected override stream(): Readable {
     return new Readable({ read() {} });
   }
-}
-
-/** `driver` as a `Storage`: the drivers above leave out every optional method on purpose. */
-export function asStorage(driver: ReadOnlyStorage): Storage {
-  return driver as Storage;
 }
