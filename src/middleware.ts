@@ -1,5 +1,4 @@
 import type { Context, Next } from 'koa';
-import { debuglog } from 'node:util';
 import { apache } from './backends/apache.ts';
 import { auto } from './backends/auto.ts';
 import type { Backend, OffloadTarget } from './backends/backend.ts';
@@ -11,10 +10,11 @@ import { streaming, type StreamingOptions } from './backends/stream.ts';
 import { checkEtagMode, fileValidators, type EtagMode } from './backends/validators.ts';
 import { toHttpError } from './errors.ts';
 import { DownloadFile, DownloadFileSerializedError } from './files/download-file.ts';
+import { debugFor } from './debug.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
 import { compileRules, type CompiledRule, type DownloadRule } from './rules.ts';
 
-const debug = debuglog('koa-downloadview:middleware');
+const debug = debugFor('middleware');
 
 /** Names of the built-in backends, usable wherever a backend is expected. */
 export type BackendName = 'stream' | 'nginx' | 'apache' | 'lighttpd' | 'caddy' | 'redirect';
@@ -96,7 +96,7 @@ export function downloadview(options: DownloadViewOptions = {}) {
       const rules = route.rules ?? appRules;
       const by = (await offload(ctx, file, rules, backend, fallback, etag)) ?? fallback;
       if (by === fallback) await fallback.deliver(ctx, file);
-      if (debug.enabled) debug('%s %s via %s', ctx.method, file.filename, by.name);
+      if (debug.enabled) logDelivery(ctx, file, by);
     } catch (err) {
       throw toHttpError(err);
     }
@@ -140,8 +140,22 @@ async function offload(
   const validators = await fileValidators(file, stat, etag);
   const { target } = chosen;
   const delivered = await chosen.backend.deliver(ctx, file, { stat, validators, target });
+  if (debug.enabled) {
+    const by = chosen.rule ? `${chosen.rule} for ${chosen.backend.name}` : chosen.backend.name;
+    debug('%s matched %s%s', file.filename, by, delivered ? '' : ', which declined it');
+  }
   return delivered ? chosen.backend : undefined;
 }
+
+/** Under DEBUG: who served the download, and with which header (offload) or status (stream). */
+function logDelivery(ctx: Context, file: DownloadFile, by: Backend): void {
+  const header = OFFLOAD_HEADERS.find((name) => Boolean(ctx.response.get(name)));
+  const how = header ? `${header}: ${ctx.response.get(header)}` : `status ${ctx.status}`;
+  debug('%s %s %s via %s (%s)', ctx.method, ctx.path, file.filename, by.name, how);
+}
+
+/** The headers an offload answer carries, in the order they are looked for in debug output. */
+const OFFLOAD_HEADERS = ['X-Accel-Redirect', 'X-Sendfile', 'Location'];
 
 /** The first matching rule's backend and target, or the rule-less backend; none: stream. */
 async function chooseBackend(
@@ -149,14 +163,14 @@ async function chooseBackend(
   rules: readonly CompiledRule[],
   backend: Backend,
   fallback: Backend,
-): Promise<{ backend: Backend; target?: OffloadTarget } | undefined> {
+): Promise<{ backend: Backend; target?: OffloadTarget; rule?: string } | undefined> {
   if (rules.length === 0) return backend === fallback ? undefined : { backend };
   for (const rule of rules) {
     const target = await rule.match(file);
-    if (target) return { backend: rule.backend, target };
+    if (target) return { backend: rule.backend, target, rule: rule.label };
   }
   // The usual cause of "nothing is offloaded": a storage's baseUrl or location that no
-  // sourceUrl or sourceDir covers. Said under NODE_DEBUG only: the lookups cost I/O.
+  // sourceUrl or sourceDir covers. Said under DEBUG only: the lookups cost I/O.
   if (debug.enabled) {
     const [url, path] = await Promise.all([file.url(), file.localPath()]).catch(() => []);
     debug('no rule matches %s (url %s, path %s): streamed', file.filename, url, path);

@@ -36,6 +36,8 @@ const RULE_KEYS: OptionKeys<DownloadRule> = {
 /** A validated rule, ready to match files. */
 export interface CompiledRule {
   readonly backend: Backend;
+  /** `rule #1 (sourceUrl /media/ → /protected/)`, for debug output. */
+  readonly label: string;
   /** Where `file` goes under this rule, or `undefined` when the rule does not apply. */
   match(file: DownloadFile): Promise<OffloadTarget | undefined>;
 }
@@ -75,13 +77,20 @@ function compileRule(rule: DownloadRule, index: number, backend: Backend): Compi
   const where = checkShape(rule, index);
   const destination = compileDestination(rule, where, backend.name, backend.destination);
   const { sourceUrl, sourceDir } = rule;
+  const source = sourceUrl !== undefined ? `sourceUrl ${sourceUrl}` : `sourceDir ${sourceDir}`;
+  const label = `rule #${index + 1} (${source} → ${destination})`;
   if (sourceUrl !== undefined) {
     const prefix = withSlash(sourceUrl);
-    return { backend, match: async (file) => targetFromUrl(await file.url(), prefix, destination) };
+    return {
+      backend,
+      label,
+      match: async (file) => targetFromUrl(await file.url(), prefix, destination),
+    };
   }
   const dir = canonicalDir(sourceDir as string);
   return {
     backend,
+    label,
     match: async (file) => targetFromPath(await file.localPath(), dir, destination),
   };
 }

@@ -1,7 +1,10 @@
+import { debugFor } from '../debug.ts';
 import { checkOptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
 import { offloadPath } from './header-values.ts';
 import { answerOffloaded } from './offload.ts';
+
+const debug = debugFor('apache');
 
 /**
  * Apache with mod_xsendfile: `X-Sendfile` carries the absolute filesystem path, as raw UTF-8
@@ -20,7 +23,10 @@ export function apache(options?: Record<string, never>): Backend {
       if (!offload?.target) return false;
       const { target } = offload;
       const path = offloadPath(target.destination + target.rest, 'raw');
-      if (path === undefined) return false;
+      if (path === undefined) {
+        debug('the path of %s cannot travel in X-Sendfile: streamed', file.filename);
+        return false;
+      }
       answerOffloaded(ctx, file, offload, { 'X-Sendfile': path });
       return true;
     },

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { BlockList, isIP } from 'node:net';
-import { debuglog } from 'node:util';
 import type { DownloadFile } from '../files/download-file.ts';
+import { debugFor } from '../debug.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import { apache } from './apache.ts';
 import { targetFromPath, withSlash } from './offload-target.ts';
@@ -9,7 +9,7 @@ import type { Backend, Offload } from './backend.ts';
 import { lighttpd } from './lighttpd.ts';
 import { nginx } from './nginx.ts';
 
-const debug = debuglog('koa-downloadview:auto');
+const debug = debugFor('auto');
 
 /** Options of the `auto` backend. */
 export interface AutoOptions {
@@ -47,18 +47,28 @@ export function auto(options: AutoOptions): Backend {
   return {
     name: 'auto',
     async deliver(ctx, file, offload) {
-      if (!offload || !isTrusted(trusted, ctx.req.socket.remoteAddress)) return false;
+      if (!offload) return false;
+      const peer = ctx.req.socket.remoteAddress;
+      if (!isTrusted(trusted, peer)) {
+        debug('peer %s is not in trustedProxies: %s streamed', peer, file.filename);
+        return false;
+      }
       const type = ctx.get('X-Sendfile-Type').trim().toLowerCase();
       const backend =
         type === 'x-accel-redirect' ? accel : type === 'x-sendfile' ? sendfile : undefined;
       if (backend === undefined) {
-        if (type === 'x-sendfile')
+        if (type === 'x-sendfile') {
           debug('X-Sendfile asked, but option "sendfile" names no server: streamed');
+        } else debug('no usable X-Sendfile-Type (%j): %s streamed', type, file.filename);
         return false;
       }
       const mapping = parseMapping(ctx.get('X-Accel-Mapping'), type);
       const path = await file.localPath();
-      return path !== undefined && deliverMapped(ctx, file, path, mapping, backend, offload);
+      const delivered =
+        path !== undefined && (await deliverMapped(ctx, file, path, mapping, backend, offload));
+      if (!delivered)
+        debug('no X-Accel-Mapping covers %s (path %s): streamed', file.filename, path);
+      return delivered;
     },
   };
 }

@@ -1,7 +1,10 @@
+import { debugFor } from '../debug.ts';
 import { checkOptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
 import { offloadPath } from './header-values.ts';
 import { answerOffloaded } from './offload.ts';
+
+const debug = debugFor('caddy');
 
 /**
  * Caddy: an `X-Accel-Redirect` style header that the documented Caddyfile matches in
@@ -24,7 +27,13 @@ export function caddy(options?: Record<string, never>): Backend {
       const { target } = offload;
       const location = target.destination + target.rest;
       const value = location.includes('?') ? undefined : offloadPath(location, 'raw');
-      if (value === undefined) return false;
+      if (value === undefined) {
+        debug(
+          'the path of %s cannot travel to Caddy (a "?" or control characters): streamed',
+          file.filename,
+        );
+        return false;
+      }
       answerOffloaded(ctx, file, offload, { 'X-Accel-Redirect': value });
       return true;
     },

@@ -1,8 +1,11 @@
 import { isFieldValue } from '../http/header-value.ts';
+import { debugFor } from '../debug.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
 import { offloadPath } from './header-values.ts';
 import { answerOffloaded, asksAboutEtag, nginxEtag } from './offload.ts';
+
+const debug = debugFor('nginx');
 
 /** Options of the nginx backend; each becomes an `X-Accel-*` header nginx reads. */
 export interface NginxOptions {
@@ -44,10 +47,16 @@ export function nginx(options: NginxOptions = {}): Backend {
         return true;
       }
       const location = offloadPath(target.destination + target.rest, 'percent');
-      if (location === undefined) return false;
+      if (location === undefined) {
+        debug('the path of %s cannot travel in X-Accel-Redirect: streamed', file.filename);
+        return false;
+      }
       // nginx answers If-Match / If-None-Match / If-Range against its own tag; when that is not
       // the app's (etag: 'content', or a tag the storage supplied), streaming answers them.
-      if (asksAboutEtag(ctx) && offload.validators.etag !== nginxEtag(offload)) return false;
+      if (asksAboutEtag(ctx) && offload.validators.etag !== nginxEtag(offload)) {
+        debug('%s: the request asks about an ETag nginx did not derive: streamed', file.filename);
+        return false;
+      }
       answerOffloaded(ctx, file, offload, { ...headers, 'X-Accel-Redirect': location });
       return true;
     },

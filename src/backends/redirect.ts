@@ -1,7 +1,10 @@
 import { formatContentDisposition } from '../http/disposition.ts';
 import { isFieldValue } from '../http/header-value.ts';
+import { debugFor } from '../debug.ts';
 import { checkOptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
+
+const debug = debugFor('redirect');
 
 /** Options of the redirect backend. */
 export interface RedirectOptions {
@@ -33,7 +36,10 @@ export function redirect(options: RedirectOptions = {}): Backend {
         contentDisposition: formatContentDisposition(file.filename, file.attachment),
         contentType: file.contentType(offload.stat),
       });
-      if (url === undefined || !isFieldValue(url)) return false;
+      if (url === undefined || !isFieldValue(url)) {
+        debug('%s has no URL to redirect to: streamed', file.filename);
+        return false;
+      }
       ctx.status = status;
       ctx.set('Location', url);
       ctx.set('Cache-Control', 'no-store');

@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
-import { debuglog } from 'node:util';
+import { debugFor } from '../debug.ts';
 
-const debug = debuglog('koa-downloadview:stream');
+const debug = debugFor('stream');
 
 /** What a response stream fails with when the client, not the server, ended the exchange. */
 const CLIENT_ABORT_CODES = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);

@@ -1,4 +1,4 @@
-// Run as a child process by test/debug-output.test.ts, with NODE_DEBUG set: one download
+// Run as a child process by test/debug-output.test.ts, with DEBUG set: one download
 // through an nginx rule that does not cover the storage's baseUrl, one it does cover.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,19 @@ const server = await serve(
     ctx.body = new StorageFile(ctx.path === '/media' ? media : elsewhere, 'hello.txt');
   },
 );
-await request(`${server.url}/elsewhere`);
-await request(`${server.url}/media`);
+if (process.argv[2] === 'declined') {
+  // Caddy cuts its header value at "?": caddy() declines such a name, Koa streams it.
+  await writeFile(join(dir, 'bad?name.txt'), 'bad');
+  const declined = await serve(
+    downloadview({ backend: 'caddy', rules: [{ sourceUrl: '/media/', destinationUrl: '/p/' }] }),
+    (ctx) => {
+      ctx.body = new StorageFile(media, 'bad?name.txt');
+    },
+  );
+  await request(`${declined.url}/`);
+  await declined.close();
+} else {
+  await request(`${server.url}/elsewhere`);
+  await request(`${server.url}/media`);
+}
 await server.close();
