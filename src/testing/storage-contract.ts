@@ -8,7 +8,7 @@ import { describeMetadata } from './contract/metadata.ts';
 import { describeOpenFile } from './contract/opened-file.ts';
 import { describeRanges } from './contract/ranges.ts';
 import { describeReads } from './contract/read.ts';
-import { resolveHooks, runnerTest, type ContractHooks } from './contract/runner.ts';
+import { resolveHooks, runnerTest, type ContractHooks, type TestBody } from './contract/runner.ts';
 import { describeWrites } from './contract/write.ts';
 
 export { CONTRACT_FIXTURES, rejection } from './contract/context.ts';
@@ -68,7 +68,7 @@ export function describeStorageContract(
       cleanup: async (): Promise<void> => {},
       timeout,
       hooks,
-      test: (name: string, body: Parameters<typeof runnerTest>[0]) => {
+      test: (name: string, body: TestBody) => {
         hooks.it(name, runnerTest(body, timeout));
       },
     };
