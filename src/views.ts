@@ -14,6 +14,7 @@ import {
 } from './files/storage-file.ts';
 import { VirtualFile, type VirtualContent } from './files/virtual-file.ts';
 import { isMediaType } from './http/header-value.ts';
+import { CACHE_OPTION_KEYS, takeCacheOptions, type CacheOptions } from './cache-control.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
 import {
   resolvePerRequest,
@@ -22,11 +23,13 @@ import {
   type PerRequest,
 } from './per-request.ts';
 
-export type { DownloadRoute, PerRequest } from './per-request.ts';
 import type { Storage } from './storage.ts';
 
+export type { DownloadRoute, PerRequest } from './per-request.ts';
+export type { CacheOptions } from './cache-control.ts';
+
 /** Options of `storageDownload()`. */
-export interface StorageDownloadOptions extends StorageFileOptions {
+export interface StorageDownloadOptions extends StorageFileOptions, CacheOptions {
   storage: Storage;
   /** The name in the storage. Default: the router parameter `path` (`/files/*path`). */
   path?: PerRequest<string>;
@@ -41,21 +44,24 @@ export interface StorageDownloadOptions extends StorageFileOptions {
 export function storageDownload(options: StorageDownloadOptions): DownloadRoute {
   checkOptionKeys('storageDownload', options, {
     ...STORAGE_FILE_OPTION_KEYS,
+    ...CACHE_OPTION_KEYS,
     storage: true,
     path: true,
   });
-  const { storage, path = routeParam, ...presentation } = options;
+  const { cache, rest } = takeCacheOptions('storageDownload', options);
+  const { storage, path = routeParam, ...presentation } = rest;
   checkDotfiles('storageDownload', presentation.dotfiles);
   if (typeof storage?.open !== 'function') {
     throw new TypeError('storageDownload option "storage" must be a Storage');
   }
   return async function storageDownload(ctx) {
     ctx.body = new StorageFile(storage, await resolvePerRequest(path, ctx), presentation);
+    if (cache) ctx.set('Cache-Control', cache);
   };
 }
 
 /** Options of `virtualDownload()`. */
-export interface VirtualDownloadOptions extends DownloadFileOptions {
+export interface VirtualDownloadOptions extends DownloadFileOptions, CacheOptions {
   /** The content, usually generated per request. */
   content: PerRequest<VirtualContent>;
   /** The file name the user sees. */
@@ -70,6 +76,7 @@ export interface VirtualDownloadOptions extends DownloadFileOptions {
 
 const VIRTUAL_DOWNLOAD_OPTION_KEYS: OptionKeys<VirtualDownloadOptions> = {
   ...DOWNLOAD_FILE_OPTION_KEYS,
+  ...CACHE_OPTION_KEYS,
   content: true,
   name: true,
   size: true,
@@ -85,21 +92,24 @@ const VIRTUAL_DOWNLOAD_OPTION_KEYS: OptionKeys<VirtualDownloadOptions> = {
  */
 export function virtualDownload(options: VirtualDownloadOptions): DownloadRoute {
   checkOptionKeys('virtualDownload', options, VIRTUAL_DOWNLOAD_OPTION_KEYS);
-  const { content, name, ...rest } = options;
+  const { cache, rest: fileOptions } = takeCacheOptions('virtualDownload', options);
+  const { content, name, ...rest } = fileOptions;
   return async function virtualDownload(ctx) {
     const resolved = { ...rest, name: await resolvePerRequest(name, ctx) };
     ctx.body = new VirtualFile(await resolvePerRequest(content, ctx), resolved);
+    if (cache) ctx.set('Cache-Control', cache);
   };
 }
 
 /** Options of `httpDownload()`. */
-export interface HttpDownloadOptions extends HttpFileOptions {
+export interface HttpDownloadOptions extends HttpFileOptions, CacheOptions {
   /** The origin URL of the file. */
   url: PerRequest<string | URL>;
 }
 
 const HTTP_DOWNLOAD_OPTION_KEYS: OptionKeys<HttpDownloadOptions> = {
   ...DOWNLOAD_FILE_OPTION_KEYS,
+  ...CACHE_OPTION_KEYS,
   url: true,
   timeout: true,
   headers: true,
@@ -113,14 +123,16 @@ const HTTP_DOWNLOAD_OPTION_KEYS: OptionKeys<HttpDownloadOptions> = {
  */
 export function httpDownload(options: HttpDownloadOptions): DownloadRoute {
   checkOptionKeys('httpDownload', options, HTTP_DOWNLOAD_OPTION_KEYS);
-  const { url, ...rest } = options;
+  const { cache, rest: fileOptions } = takeCacheOptions('httpDownload', options);
+  const { url, ...rest } = fileOptions;
   return async function httpDownload(ctx) {
     ctx.body = new HttpFile(await resolvePerRequest(url, ctx), rest);
+    if (cache) ctx.set('Cache-Control', cache);
   };
 }
 
 /** Options of `objectDownload()`. */
-export interface ObjectDownloadOptions<R> extends StorageFileOptions {
+export interface ObjectDownloadOptions<R> extends StorageFileOptions, CacheOptions {
   /** Loads the record for this request; `undefined` or `null` answers 404. */
   load: (ctx: Context) => R | undefined | null | Promise<R | undefined | null>;
   /** The storage the record's file names refer to. */
@@ -141,15 +153,17 @@ export interface ObjectDownloadOptions<R> extends StorageFileOptions {
  * router.get('/invoices/:id', objectDownload({ load: (ctx) => db.invoice(ctx.params.id), storage, field: 'pdf' }));
  */
 export function objectDownload<R>(options: ObjectDownloadOptions<R>): DownloadRoute {
-  const { load, storage, field, filenameField, contentTypeField, ...presentation } = options;
   checkOptionKeys('objectDownload', options, {
     ...STORAGE_FILE_OPTION_KEYS,
+    ...CACHE_OPTION_KEYS,
     load: true,
     storage: true,
     field: true,
     filenameField: true,
     contentTypeField: true,
   });
+  const { cache, rest } = takeCacheOptions('objectDownload', options);
+  const { load, storage, field, filenameField, contentTypeField, ...presentation } = rest;
   if (typeof load !== 'function')
     throw new TypeError('objectDownload option "load" must be a function');
   checkDotfiles('objectDownload', presentation.dotfiles);
@@ -157,6 +171,7 @@ export function objectDownload<R>(options: ObjectDownloadOptions<R>): DownloadRo
     const record = await load(ctx);
     if (record == null) throw createError(404);
     const value = typeof field === 'function' ? field(record) : record[field];
+    if (cache) ctx.set('Cache-Control', cache);
     if (value instanceof DownloadFile) {
       ctx.body = value;
       return;

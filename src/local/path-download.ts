@@ -3,6 +3,7 @@ import {
   STORAGE_FILE_OPTION_KEYS,
   type StorageFileOptions,
 } from '../files/storage-file.ts';
+import { CACHE_OPTION_KEYS, takeCacheOptions, type CacheOptions } from '../cache-control.ts';
 import { checkOptionKeys } from '../options.ts';
 import {
   resolvePerRequest,
@@ -13,7 +14,7 @@ import {
 import { PathFile } from './path-file.ts';
 
 /** Options of `pathDownload()`. */
-export interface PathDownloadOptions extends StorageFileOptions {
+export interface PathDownloadOptions extends StorageFileOptions, CacheOptions {
   /** The file's path; relative paths are taken under `root`. Default: the router param `path`. */
   path?: PerRequest<string>;
   /** The directory requests are confined to. Required when the path comes from the request. */
@@ -28,13 +29,20 @@ export interface PathDownloadOptions extends StorageFileOptions {
  * router.get('/exports/*path', pathDownload({ root: '/srv/exports' }));
  */
 export function pathDownload(options: PathDownloadOptions): DownloadRoute {
-  checkOptionKeys('pathDownload', options, { ...STORAGE_FILE_OPTION_KEYS, path: true, root: true });
-  const { path = routeParam, root, ...presentation } = options;
+  checkOptionKeys('pathDownload', options, {
+    ...STORAGE_FILE_OPTION_KEYS,
+    ...CACHE_OPTION_KEYS,
+    path: true,
+    root: true,
+  });
+  const { cache, rest } = takeCacheOptions('pathDownload', options);
+  const { path = routeParam, root, ...presentation } = rest;
   checkDotfiles('pathDownload', presentation.dotfiles);
   if (typeof path !== 'string' && typeof root !== 'string') {
     throw new TypeError('pathDownload needs option "root" when the path comes from the request');
   }
   return async function pathDownload(ctx) {
     ctx.body = new PathFile(await resolvePerRequest(path, ctx), { ...presentation, root });
+    if (cache) ctx.set('Cache-Control', cache);
   };
 }

@@ -159,6 +159,9 @@ function createApp(kind: ProxyKind, fixture: Fixture, storages: Storages) {
     setup.wrap(storageDownload({ storage: storages.wrapped }), fixture.filesDir),
   );
   router.get('/virtual', virtualDownload({ content: HELLO, name: 'generated.txt' }));
+  const cache = { maxAge: 86_400_000, immutable: true };
+  router.get('/cached/*path', storageDownload({ storage: storages.media, ...cache }));
+  router.get('/cached-streamed/*path', storageDownload({ storage: storages.other, ...cache }));
   return serve(downloadview({ backend: setup.backend(), rules: [setup.urlRule] }), router.routes());
 }
 
@@ -297,6 +300,25 @@ describe('downloadview behind the real proxies (docs/proxies configs)', function
         expect(await part.text()).to.equal('bytes');
         expect(storages.other.opens).to.equal(opens + 2);
         expect(leakedOffloadHeaders(whole)).to.deep.equal([]);
+      });
+
+      for (const [route, how] of [
+        ['/cached', 'offloaded'],
+        ['/cached-streamed', 'streamed'],
+      ]) {
+        it(`keeps the route helper's maxAge and immutable on a file ${how} (${route})`, async function () {
+          const res = await get(`${route}/hello.txt`);
+          expect(res.status, await proxy!.logs()).to.equal(200);
+          await expectBytes(res, Buffer.from(HELLO));
+          expect(res.headers.get('cache-control')).to.equal('private, max-age=86400, immutable');
+          expect(leakedOffloadHeaders(res)).to.deep.equal([]);
+        });
+      }
+
+      it('sends no Cache-Control of the helper with the 404 of a missing file', async function () {
+        const res = await get('/cached/missing.txt');
+        expect(res.status).to.equal(404);
+        expect(res.headers.get('cache-control')).to.equal(null);
       });
 
       it('streams a virtual file from Koa', async function () {
