@@ -1,7 +1,6 @@
 import Koa from 'koa';
 import type { Context } from 'koa';
 import Router from '@koa/router';
-import { fileURLToPath } from 'node:url';
 import {
   caddyAccelRedirect,
   downloadview,
@@ -9,19 +8,26 @@ import {
   lighttpdSendfile,
   objectDownload,
   pathDownload,
+  redirect,
   storageDownload,
   virtualDownload,
   xAccelRedirect,
   xSendfile,
+  type Backend,
   type DownloadRule,
   type DownloadViewOptions,
   type MiddlewareBackendName,
 } from '../src/index.ts';
 import { FileSystemStorage } from '../storages/filesystem.ts';
 import { MemoryStorage } from '../storages/memory.ts';
+import type { S3Storage } from '../storages/s3.ts';
+import type { DemoProxy } from './catalogue.ts';
+import { TarStorage } from './custom-storage/tar-storage.ts';
+import { homePage, servedPanel, type PageContext } from './home-page.ts';
+import { servedBy } from './served-by.ts';
+import { DEMO_ARCHIVE, DEMO_FILES, DEMO_MEDIA } from './storages.ts';
 
-/** The demo's files on disk, shipped in the repository. */
-export const DEMO_FILES = fileURLToPath(new URL('./files/', import.meta.url));
+export { DEMO_FILES } from './storages.ts';
 
 /** A record type, as an app's database would hold: the file field is a storage name. */
 interface Invoice {
@@ -36,45 +42,41 @@ const INVOICES: Invoice[] = [
   { id: '2', owner: 'grace', pdf: 'invoices/2026-002.txt', title: 'Invoice № 2 (Grace).txt' },
 ];
 
-/** Lists every download the demo offers: [link, what it shows]. */
-const LINKS: [string, string][] = [
-  ['/storage/hello.txt', 'StorageFile on the filesystem storage'],
-  ['/storage/reports/résumé 2026.csv', 'a Unicode name with a space (RFC 8187 filename*)'],
-  ['/inline/data.json', 'inline instead of attachment'],
-  ['/memory/big.bin', 'a 4 MiB file in the memory storage (try Range requests)'],
-  ['/path/hello.txt', 'pathDownload confined to the demo folder'],
-  ['/virtual/hello.txt', 'generated text (VirtualFile from a string)'],
-  ['/virtual/numbers.csv', 'a generated stream of unknown length (chunked, no ranges)'],
-  ['/invoices/1', 'objectDownload: the file a record holds'],
-  ['/invoices/2', '… the same route, 403 when the record is not yours (you are ada)'],
-  ['/remote/hello.txt', 'HttpFile: a file fetched from another HTTP server (here, this one)'],
-  ['/redirect/big.bin', 'the redirect backend: 302 to the file URL, which streams it'],
-  ['/nginx/hello.txt', 'nginx X-Accel-Redirect (empty 200 + header: put nginx in front)'],
-  ['/apache/hello.txt', 'Apache X-Sendfile (empty 200 + header: put Apache in front)'],
-  ['/lighttpd/hello.txt', 'lighttpd X-Sendfile (empty 200 + header: put lighttpd in front)'],
-  ['/caddy/hello.txt', 'Caddy X-Accel-Redirect (empty 200 + header: put Caddy in front)'],
-];
-
-/**
- * Backends the whole demo can run under (`DEMO_BACKEND`). Not 'redirect': the demo's file URLs
- * are its own routes, so redirecting every file to its URL would loop; /redirect/ shows it.
- */
+/** Backends the whole demo can run under (`DEMO_BACKEND`). */
 export const DEMO_BACKENDS: readonly MiddlewareBackendName[] = [
   'stream',
   'nginx',
   'apache',
   'lighttpd',
   'caddy',
+  'redirect',
+  'auto',
 ];
+
+/** What the demo runs beside the app, all optional. */
+export interface DemoOptions {
+  /** The embedded S3 server's storage and bucket URL (demo/storages.ts startDemoS3). */
+  s3?: { storage: S3Storage; bucketUrl: string };
+  /** The proxy in front, so the page can say who really sent the bytes. */
+  proxy?: DemoProxy;
+  /** Receives one line per download answered (the demo's access log). */
+  log?: (line: string) => void;
+}
 
 /**
  * The app-wide rules for a proxy in front of the demo, configured from docs/proxies/ with
- * FILES_DIR = demo/files: the filesystem storage's files are offloaded, the rest is streamed.
+ * FILES_DIR = demo/files: the filesystem storage's files are offloaded, and under nginx the
+ * S3 objects too (nginx fetches the presigned URL itself); the rest is streamed.
  */
-function demoRules(backend: DownloadViewOptions['backend']): DownloadRule[] {
-  if (backend === 'nginx' || backend === 'caddy') {
-    return [{ sourceUrl: '/storage/', destinationUrl: '/protected/' }];
+function demoRules(backend: DownloadViewOptions['backend'], demo: DemoOptions): DownloadRule[] {
+  const s3 = demo.s3?.bucketUrl;
+  if (backend === 'nginx') {
+    return [
+      { sourceUrl: '/storage/', destinationUrl: '/protected/' },
+      ...(s3 ? [{ sourceUrl: s3, destinationUrl: '/remote/' }] : []),
+    ];
   }
+  if (backend === 'caddy') return [{ sourceUrl: '/storage/', destinationUrl: '/protected/' }];
   if (backend === 'apache' || backend === 'lighttpd') {
     return [{ sourceUrl: '/storage/', destinationDir: DEMO_FILES }];
   }
@@ -82,27 +84,84 @@ function demoRules(backend: DownloadViewOptions['backend']): DownloadRule[] {
 }
 
 /**
- * The demo app on embedded defaults: a filesystem storage over `demo/files`, a memory storage,
- * and one route per kind of download.
+ * The app-wide redirect backend of the demo: the redirect backend, for files whose URL is on
+ * another server (the S3 objects' presigned URLs, HttpFile). The other storages' URLs are this
+ * app's own routes, so redirecting to them would loop: those files are declined, and streamed.
+ * A backend is any object with `name` and `deliver()`, so wrapping one takes a few lines.
+ */
+function redirectElsewhere(): Backend {
+  const backend = redirect();
+  return {
+    name: 'redirect (to other servers)',
+    async deliver(ctx, file, offload) {
+      const url = await file.url();
+      if (url === undefined || url.startsWith('/')) return false;
+      return backend.deliver(ctx, file, offload);
+    },
+  };
+}
+
+/**
+ * The app's `downloadview()` options for a demo backend: its rules, and for `auto` the proxy
+ * it trusts. The demo listens on 127.0.0.1 only, so trusting that address trusts the proxy
+ * started beside it (a browser on this host could send the headers too: fine for a demo).
+ */
+function appOptions(options: DownloadViewOptions, demo: DemoOptions): DownloadViewOptions {
+  const rules = options.rules ?? demoRules(options.backend, demo);
+  if (options.backend === 'redirect') {
+    if (!demo.s3) throw new TypeError('DEMO_BACKEND=redirect needs the embedded S3 server');
+    return { ...options, backend: redirectElsewhere(), rules };
+  }
+  if (options.backend !== 'auto') return { ...options, rules };
+  return { trustedProxies: ['127.0.0.1'], ...options, rules };
+}
+
+/**
+ * The demo app on embedded defaults: a filesystem storage over `demo/files`, a memory
+ * storage, the custom TarStorage, S3 when its server runs, and one route per kind of download.
  *
  * @example
- * createDemoApp().listen(3000);
+ * createDemoApp({ backend: 'stream' }, { s3: await startDemoS3() }).listen(3000);
  */
-export function createDemoApp(options: DownloadViewOptions = {}): Koa {
-  const configured = { ...options, rules: options.rules ?? demoRules(options.backend) };
-  const files = new FileSystemStorage({ location: DEMO_FILES, baseUrl: '/storage/' });
-  const memory = new MemoryStorage({ baseUrl: '/memory/', files: demoMemoryFiles() });
+export function createDemoApp(options: DownloadViewOptions = {}, demo: DemoOptions = {}): Koa {
+  const context: PageContext = {
+    backend: String(options.backend ?? 'stream'),
+    proxy: demo.proxy,
+    s3: demo.s3?.bucketUrl,
+  };
+  const served = servedBy(demo.log);
   const router = new Router();
   router.get('/', (ctx) => {
     ctx.type = 'html';
-    ctx.body = homePage();
+    ctx.body = homePage(context);
   });
+  router.get('/_demo/served', (ctx) => {
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = servedPanel(served.recent(), context);
+  });
+  storageRoutes(router, demo);
+  fileKindRoutes(router);
+  routeBackendRoutes(router, demo);
+  const app = new Koa();
+  app.use(served.middleware);
+  app.use(downloadview(appOptions(options, demo)));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+const files = new FileSystemStorage({ location: DEMO_FILES, baseUrl: '/storage/' });
+
+function storageRoutes(router: Router, demo: DemoOptions): void {
+  const memory = new MemoryStorage({ baseUrl: '/memory/', files: demoMemoryFiles() });
+  const media = new FileSystemStorage({ location: DEMO_MEDIA, baseUrl: '/video/' });
   router.get('/storage/*path', storageDownload({ storage: files }));
   router.get('/inline/*path', storageDownload({ storage: files, attachment: false }));
   router.get('/memory/*path', storageDownload({ storage: memory }));
-  router.get('/path/*path', pathDownload({ root: DEMO_FILES }));
-  router.get('/virtual/hello.txt', virtualDownload({ name: 'hello.txt', content: 'Hello!\n' }));
-  router.get('/virtual/numbers.csv', virtualDownload({ name: 'numbers.csv', content: numbers }));
+  router.get('/video/*path', storageDownload({ storage: media, attachment: false }));
+  router.get('/tar/*path', storageDownload({ storage: new TarStorage({ archive: DEMO_ARCHIVE }) }));
+  if (demo.s3) router.get('/s3/*path', storageDownload({ storage: demo.s3.storage }));
   router.get(
     '/invoices/:id',
     (ctx, next) => {
@@ -117,17 +176,33 @@ export function createDemoApp(options: DownloadViewOptions = {}): Koa {
       filenameField: 'title',
     }),
   );
+}
+
+function fileKindRoutes(router: Router): void {
+  router.get('/path/*path', pathDownload({ root: DEMO_FILES }));
+  router.get('/virtual/hello.txt', virtualDownload({ name: 'hello.txt', content: 'Hello!\n' }));
+  router.get('/virtual/numbers.csv', virtualDownload({ name: 'numbers.csv', content: numbers }));
   // The demo fetches its own /storage/ route as the "remote" server, by the socket's own
   // address: a URL built from the Host header would let a client choose what the server fetches.
   router.get(
     '/remote/*path',
     httpDownload({ url: (ctx) => `${ownOrigin(ctx)}/storage/${ctx.params['path']}` }),
   );
-  // A backend for one route: the route's own downloadview() runs after its handler.
+}
+
+function routeBackendRoutes(router: Router, demo: DemoOptions): void {
+  // A backend for one route: the route's own downloadview() runs after its handler. Without
+  // the S3 server, the filesystem storage's URL (this app's own /storage/ route) stands in.
+  const redirected = demo.s3?.storage ?? files;
   router.get(
     '/redirect/*path',
     downloadview({ backend: 'redirect' }),
-    storageDownload({ storage: memory }),
+    storageDownload({ storage: redirected }),
+  );
+  router.get(
+    '/auto/*path',
+    downloadview({ backend: 'auto', trustedProxies: ['127.0.0.1'] }),
+    storageDownload({ storage: files }),
   );
   // The per-route wrappers: the response is what the proxy expects, so without that proxy in
   // front the browser gets an empty file; `curl -i` shows the header.
@@ -143,11 +218,6 @@ export function createDemoApp(options: DownloadViewOptions = {}): Koa {
     '/caddy/*path',
     caddyAccelRedirect(onDisk, { ...byPath, destinationUrl: '/protected/' }),
   );
-  const app = new Koa();
-  app.use(downloadview(configured));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
-  return app;
 }
 
 async function* numbers(): AsyncGenerator<string> {
@@ -163,14 +233,6 @@ function demoMemoryFiles(): Record<string, Uint8Array> {
     'invoices/2026-001.txt': Buffer.from('Invoice 2026-001\nAda Lovelace\nTotal: 42 EUR\n'),
     'invoices/2026-002.txt': Buffer.from('Invoice 2026-002\nGrace Hopper\nTotal: 7 EUR\n'),
   };
-}
-
-function homePage(): string {
-  const items = LINKS.map(
-    ([href, text]) => `<li><a href="${encodeURI(href)}">${href}</a> — ${text}</li>`,
-  );
-  return `<!doctype html><meta charset="utf-8"><title>koa-downloadview demo</title>
-<h1>koa-downloadview demo</h1><ul>${items.join('')}</ul>`;
 }
 
 function ownOrigin(ctx: Context): string {

@@ -5,12 +5,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createDemoApp, DEMO_FILES } from '../../demo/app.ts';
+import { createDemoApp, DEMO_FILES, type DemoOptions } from '../../demo/app.ts';
+import { startDemoS3, type DemoS3 } from '../../demo/storages.ts';
 import type { DownloadViewOptions } from '../../src/index.ts';
 import { request } from '../support/http.ts';
 
-async function listen(options?: DownloadViewOptions): Promise<{ url: string; server: Server }> {
-  const server = createDemoApp(options).listen(0, '127.0.0.1');
+async function listen(
+  options?: DownloadViewOptions,
+  demo?: DemoOptions,
+): Promise<{ url: string; server: Server }> {
+  const server = createDemoApp(options, demo).listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
@@ -31,8 +35,15 @@ const OFFLOADED: Record<string, [string, string]> = {
 describe('demo app on embedded defaults', () => {
   let url: string;
   let server: Server;
-  before(async () => ({ url, server } = await listen()));
-  after(() => close(server));
+  let s3: DemoS3;
+  before(async () => {
+    s3 = await startDemoS3();
+    ({ url, server } = await listen({}, { s3 }));
+  });
+  after(async () => {
+    await close(server);
+    await s3.stop();
+  });
 
   it('answers every download its home page links to as the page says', async () => {
     const home = await request(`${url}/`);
@@ -46,7 +57,9 @@ describe('demo app on embedded defaults', () => {
         expect(res.status, what).to.equal(403);
       } else if (link.startsWith('/redirect/')) {
         expect(res.status, what).to.equal(302);
-        expect(res.headers.location).to.equal('/memory/big.bin');
+        expect(res.headers.location).to.match(
+          /^http:\/\/127\.0\.0\.1:\d+\/demo-bucket\/hello\.txt\?/,
+        );
       } else if (OFFLOADED[link]) {
         const [header, value] = OFFLOADED[link];
         expect(res.status, what).to.equal(200);
@@ -63,6 +76,34 @@ describe('demo app on embedded defaults', () => {
   it('serves the same bytes through HttpFile as from the storage', async () => {
     const remote = await request(`${url}/remote/hello.txt`);
     expect(remote.body.equals(await readFile(join(DEMO_FILES, 'hello.txt')))).to.equal(true);
+  });
+
+  it('redirects /redirect/ to a presigned URL the S3 server answers with the named file', async () => {
+    const res = await request(`${url}/redirect/hello.txt`);
+    const object = await request(res.headers.location!);
+    expect(object.status).to.equal(200);
+    expect(object.headers['content-disposition']).to.equal('attachment; filename="hello.txt"');
+    expect(object.body.equals(await readFile(join(DEMO_FILES, 'hello.txt')))).to.equal(true);
+  });
+
+  it('serves the S3 object and the tar member under their Unicode names', async () => {
+    const s3 = await request(`${url}/s3/${encodeURI('exports/Übersicht 2026 — 報告.csv')}`);
+    expect(s3.body.equals(await readFile(join(DEMO_FILES, 'reports/résumé 2026.csv')))).to.equal(
+      true,
+    );
+    const tar = await request(`${url}/tar/${encodeURI('notes/Notes de version 1.2 — 日本語.txt')}`);
+    expect(tar.headers['content-disposition']).to.contain(
+      "filename*=UTF-8''Notes%20de%20version%201.2%20%E2%80%94%20%E6%97%A5%E6%9C%AC%E8%AA%9E.txt",
+    );
+    expect(tar.body.toString()).to.equal('Notes de version — één archief, 一个归档.\n');
+  });
+
+  it('lists who served the last downloads on its panel', async () => {
+    await request(`${url}/memory/big.bin`, { headers: { Range: 'bytes=0-9' } });
+    const panel = (await request(`${url}/_demo/served`)).body.toString();
+    expect(panel).to.match(/\/memory\/big\.bin<\/td>\s*<td>bytes=0-9<\/td><td class="status">206/);
+    expect(panel).to.contain('<strong>Koa</strong>');
+    expect(panel).to.contain('<strong>the redirect target</strong>');
   });
 
   it('answers a range of the memory file with 206', async () => {
@@ -82,6 +123,50 @@ describe('demo app under DEMO_BACKEND=nginx', () => {
       const streamed = await request(`${url}/memory/big.bin`);
       expect(streamed.headers['x-accel-redirect']).to.equal(undefined);
       expect(streamed.body.length).to.equal(4 * 1024 * 1024);
+    } finally {
+      await close(server);
+    }
+  });
+});
+
+describe('demo app under DEMO_BACKEND=redirect', () => {
+  it('redirects the S3 objects to presigned URLs and streams the files of its own routes', async () => {
+    const s3 = await startDemoS3();
+    let server: Server | undefined;
+    try {
+      const started = await listen({ backend: 'redirect' }, { s3 });
+      server = started.server;
+      const url = started.url;
+      const redirected = await request(`${url}/s3/hello.txt`);
+      expect(redirected.status).to.equal(302);
+      expect(redirected.headers.location!.startsWith(`${s3.bucketUrl}hello.txt?`)).to.equal(true);
+      const streamed = await request(`${url}/storage/hello.txt`);
+      expect(streamed.status).to.equal(200);
+      expect(streamed.body.length).to.equal(29);
+    } finally {
+      if (server) await close(server);
+      await s3.stop();
+    }
+  });
+
+  it('refuses to start without the S3 server, whose URLs are the only ones not its own', () => {
+    expect(() => createDemoApp({ backend: 'redirect' })).to.throw(TypeError, /S3/);
+  });
+});
+
+describe('demo app under DEMO_BACKEND=auto', () => {
+  it('streams unless the proxy on 127.0.0.1 asks for X-Accel-Redirect with a mapping', async () => {
+    const { url, server } = await listen({ backend: 'auto' });
+    try {
+      const streamed = await request(`${url}/storage/hello.txt`);
+      expect(streamed.body.length).to.equal(29);
+      const headers = {
+        'X-Sendfile-Type': 'X-Accel-Redirect',
+        'X-Accel-Mapping': `${DEMO_FILES}=/protected/`,
+      };
+      const offloaded = await request(`${url}/storage/hello.txt`, { headers });
+      expect(offloaded.headers['x-accel-redirect']).to.equal('/protected/hello.txt');
+      expect(offloaded.body.length).to.equal(0);
     } finally {
       await close(server);
     }
