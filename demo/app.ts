@@ -182,11 +182,12 @@ function fileKindRoutes(router: Router): void {
   router.get('/path/*path', pathDownload({ root: DEMO_FILES }));
   router.get('/virtual/hello.txt', virtualDownload({ name: 'hello.txt', content: 'Hello!\n' }));
   router.get('/virtual/numbers.csv', virtualDownload({ name: 'numbers.csv', content: numbers }));
-  // The demo fetches its own /storage/ route as the "remote" server, by the socket's own
-  // address: a URL built from the Host header would let a client choose what the server fetches.
+  // The demo fetches its own /path/ route as the "remote" server (not /storage/, which a proxy
+  // backend offloads: the app's own answer is then empty), by the socket's own address: a URL
+  // built from the Host header would let a client choose what the server fetches.
   router.get(
-    '/remote/*path',
-    httpDownload({ url: (ctx) => `${ownOrigin(ctx)}/storage/${ctx.params['path']}` }),
+    '/http/*path',
+    httpDownload({ url: (ctx) => `${ownOrigin(ctx)}/path/${ctx.params['path']}` }),
   );
 }
 

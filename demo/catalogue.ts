@@ -106,7 +106,7 @@ export const SECTIONS: readonly DemoSection[] = [
         outcome: 'refused',
       },
       {
-        href: '/remote/hello.txt',
+        href: '/http/hello.txt',
         shows: 'HttpFile: fetched from another HTTP server (this one) and passed on',
         outcome: 'download',
         filename: 'hello.txt',

@@ -74,7 +74,7 @@ describe('demo app on embedded defaults', () => {
   });
 
   it('serves the same bytes through HttpFile as from the storage', async () => {
-    const remote = await request(`${url}/remote/hello.txt`);
+    const remote = await request(`${url}/http/hello.txt`);
     expect(remote.body.equals(await readFile(join(DEMO_FILES, 'hello.txt')))).to.equal(true);
   });
 
