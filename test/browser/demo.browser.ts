@@ -131,6 +131,9 @@ for (const mode of MODES) {
       const panel = page.frameLocator('iframe[title="Last downloads"]');
       const who = mode.proxy ? 'nginx' : 'Koa';
       await panel.locator('strong', { hasText: who }).first().waitFor({ timeout: 10_000 });
+      const path = join(RESULTS, mode.screenshot.replace('home', 'served'));
+      await page.locator('section.served').screenshot({ path });
+      console.log(`      screenshot of the "last downloads" panel: ${path}`);
     });
 
     it('opens the inline link in the page and shows the refusal of another owner’s invoice', async () => {
