@@ -75,7 +75,9 @@ function deliveredBy(ctx: Context, status: number): [string, string] {
   if (accel) return ['the proxy', `X-Accel-Redirect: ${accel}`];
   if (sendfile) return ['the proxy', `X-Sendfile: ${sendfile}`];
   if (status >= 300 && status < 400 && location) {
-    return ['the redirect target', `${status} to ${location.split('?')[0]}`];
+    // A presigned S3 URL carries its signature in the query.
+    const target = /[?&]X-Amz-Signature=/.test(location) ? 'S3 (presigned URL)' : location;
+    return [target.split('?')[0] ?? target, `${status} to ${location.split('?')[0]}`];
   }
   if (status === 206) return ['Koa', `streamed ${ctx.response.get('Content-Range')}`];
   if (status === 200) return ['Koa', `streamed ${lengthOf(ctx)}`];

@@ -18,9 +18,12 @@ export interface DemoProcess {
  * @example
  * const demo = await startDemoProcess('demo/server.ts');
  */
-export async function startDemoProcess(script: string): Promise<DemoProcess> {
+export async function startDemoProcess(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<DemoProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { ...process.env, PORT: '0', NODE_V8_COVERAGE: '' },
+    env: { ...process.env, PORT: '0', NODE_V8_COVERAGE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

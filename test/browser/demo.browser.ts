@@ -46,13 +46,36 @@ const EXPECTED: Record<string, () => Promise<Buffer>> = {
   '/nginx/hello.txt': onDisk('hello.txt'),
 };
 
-const MODES: { script: string; command: string; proxy?: DemoProxy; screenshot: string }[] = [
-  { script: 'demo/server.ts', command: 'npm run demo', screenshot: 'demo-home.png' },
+interface Mode {
+  script: string;
+  command: string;
+  env?: Record<string, string>;
+  proxy?: DemoProxy;
+  screenshot: string;
+  /** Who the "last downloads" panel names for the downloads clicked. */
+  servedBy: string;
+}
+
+const MODES: Mode[] = [
+  {
+    script: 'demo/server.ts',
+    command: 'npm run demo',
+    screenshot: 'demo-home.png',
+    servedBy: 'Koa',
+  },
+  {
+    script: 'demo/server.ts',
+    command: 'DEMO_BACKEND=redirect npm run demo',
+    env: { DEMO_BACKEND: 'redirect' },
+    screenshot: 'demo-home-redirect.png',
+    servedBy: 'S3 (presigned URL)',
+  },
   {
     script: 'demo/nginx.ts',
     command: 'npm run demo:nginx',
     proxy: 'nginx',
     screenshot: 'demo-home-nginx.png',
+    servedBy: 'nginx',
   },
 ];
 
@@ -88,7 +111,7 @@ for (const mode of MODES) {
       const missing = chromiumMissing();
       if (missing) return skipOrFail(this, missing);
       if (mode.proxy === 'nginx' && !findNginx()) return skipOrFail(this, 'nginx is not installed');
-      demo = await startDemoProcess(mode.script);
+      demo = await startDemoProcess(mode.script, mode.env);
       browser = await launchChromium();
       page = await browser.context.newPage();
     });
@@ -129,8 +152,7 @@ for (const mode of MODES) {
     it('shows who served the last downloads in its panel', async () => {
       await page.reload();
       const panel = page.frameLocator('iframe[title="Last downloads"]');
-      const who = mode.proxy ? 'nginx' : 'Koa';
-      await panel.locator('strong', { hasText: who }).first().waitFor({ timeout: 10_000 });
+      await panel.getByText(mode.servedBy, { exact: true }).first().waitFor({ timeout: 10_000 });
       const path = join(RESULTS, mode.screenshot.replace('home', 'served'));
       await page.locator('section.served').screenshot({ path });
       console.log(`      screenshot of the "last downloads" panel: ${path}`);
@@ -178,6 +200,18 @@ for (const mode of MODES) {
         `      Range requests answered 206 while playing and seeking:\n        ${ranges.join('\n        ')}`,
       );
     });
+
+    if (mode.env?.['DEMO_BACKEND'] === 'redirect') {
+      it('sent the S3 download to a presigned URL, and streamed the others', () => {
+        const lines = demo!.lines();
+        const logged = (pattern: RegExp) => lines.some((line) => pattern.test(line));
+        const s3 = '/s3/exports/Übersicht 2026 — 報告.csv';
+        expect(logged(new RegExp(`^GET ${s3} range=- → 302 by S3 \\(presigned URL\\)`))).to.equal(
+          true,
+        );
+        expect(logged(/^GET \/storage\/hello\.txt range=- → 200 by Koa/)).to.equal(true);
+      });
+    }
 
     if (mode.proxy === 'nginx') {
       it('left the offloaded downloads to nginx (X-Accel-Redirect in its access log)', async () => {

@@ -103,7 +103,7 @@ describe('demo app on embedded defaults', () => {
     const panel = (await request(`${url}/_demo/served`)).body.toString();
     expect(panel).to.match(/\/memory\/big\.bin<\/td>\s*<td>bytes=0-9<\/td><td class="status">206/);
     expect(panel).to.contain('<strong>Koa</strong>');
-    expect(panel).to.contain('<strong>the redirect target</strong>');
+    expect(panel).to.contain('<strong>S3 (presigned URL)</strong>');
   });
 
   it('answers a range of the memory file with 206', async () => {
