@@ -37,7 +37,14 @@ export function homePage(context: PageContext): string {
 <p>An HTML5 video streamed by Koa: the browser asks for byte ranges as it plays and seeks,
 and each one is answered <code>206 Partial Content</code> (see the panel above).</p>
 <video controls preload="metadata" src="${DEMO_VIDEO}" width="320" height="240"></video></section>
-${sections.join('\n')}</main></body></html>`;
+${sections.join('\n')}
+<section><h2>Try it another way</h2><ul>
+<li><code>npm run demo:nginx</code>: the real nginx in front, configured from docs/proxies/nginx.conf;
+the filesystem and S3 downloads are then sent by nginx (its answers carry <code>X-Demo-Offload</code>).</li>
+<li><code>DEMO_BACKEND=redirect npm run demo</code>: every S3 download becomes a 302 to a presigned URL.</li>
+<li><code>DEMO_BACKEND=auto npm run demo:nginx</code>: nginx itself says how to offload, in request headers.</li>
+<li><code>curl -i -r 0-9 http://…/memory/big.bin</code> shows a range; <code>curl -i http://…/nginx/hello.txt</code>
+the header a proxy reads.</li></ul></section></main></body></html>`;
 }
 
 function setup(context: PageContext): string {
@@ -51,14 +58,19 @@ function setup(context: PageContext): string {
 }
 
 function linkRow(link: DemoLink, context: PageContext): string {
-  const note = link.needs && link.needs !== context.proxy ? emptyNote(link.needs) : '';
+  const note =
+    link.needs && link.needs !== context.proxy ? emptyNote(link.needs, context.proxy) : '';
   const what = link.outcome === 'inline' ? 'opens' : link.outcome === 'refused' ? '403' : 'saves';
   return `<tr><td><a href="${encodeURI(link.href)}">${escape(link.href)}</a></td>
 <td><span class="tag ${link.outcome}">${what}</span></td><td>${escape(link.shows)}${note}</td></tr>`;
 }
 
-function emptyNote(proxy: DemoProxy): string {
-  return ` <em>Without ${proxy} in front the saved file is empty: the header is the answer.</em>`;
+function emptyNote(needs: DemoProxy, proxy: DemoProxy | undefined): string {
+  // Both read X-Accel-Redirect: nginx serves the file the caddy wrapper names.
+  if (needs === 'caddy' && proxy === 'nginx') {
+    return ' <em>nginx obeys this X-Accel-Redirect too, so nginx sends the file.</em>';
+  }
+  return ` <em>Without ${needs} in front the saved file is empty: the header is the answer.</em>`;
 }
 
 /** The "last downloads" panel, reloaded by the browser itself (no script). */
@@ -90,6 +102,7 @@ main { max-width: 70rem; margin: 0 auto; padding: 1rem 2rem 3rem; }
 section { background: #fff; border: 1px solid #dde2e8; border-radius: 6px; padding: .5rem 1.2rem 1rem; margin: 1rem 0; }
 h2 { font-size: 1.15rem; margin: .6rem 0 .2rem; }
 section > p { margin: 0 0 .6rem; color: #4a5563; }
+li { margin: .25rem 0; }
 table { border-collapse: collapse; width: 100%; }
 td, th { padding: .3rem .5rem; border-top: 1px solid #eef1f4; vertical-align: top; text-align: left; }
 td:first-child { white-space: nowrap; }
