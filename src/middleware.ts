@@ -12,6 +12,7 @@ import { toHttpError } from './errors.ts';
 import { DownloadFile, DownloadFileSerializedError } from './files/download-file.ts';
 import { debugFor } from './debug.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
+import { chooseRepresentation } from './representation.ts';
 import { compileRules, type CompiledRule, type DownloadRule } from './rules.ts';
 
 const debug = debugFor('middleware');
@@ -94,9 +95,10 @@ export function downloadview(options: DownloadViewOptions = {}) {
       // A per-route wrapper (xAccelRedirect, …) replaces the app's rules for its route only;
       // streaming, when no rule takes the file, keeps this middleware's options.
       const rules = route.rules ?? appRules;
-      const by = (await offload(ctx, file, rules, backend, fallback, etag)) ?? fallback;
-      if (by === fallback) await fallback.deliver(ctx, file);
-      if (debug.enabled) logDelivery(ctx, file, by);
+      const sent = await chooseRepresentation(ctx, file);
+      const by = (await offload(ctx, sent, rules, backend, fallback, etag)) ?? fallback;
+      if (by === fallback) await fallback.deliver(ctx, sent);
+      if (debug.enabled) logDelivery(ctx, sent, by);
     } catch (err) {
       throw toHttpError(err);
     }

@@ -8,6 +8,7 @@ import {
 import { HttpFile, type HttpFileOptions } from './files/http-file.ts';
 import {
   checkDotfiles,
+  checkPrecompressed,
   STORAGE_FILE_OPTION_KEYS,
   StorageFile,
   type StorageFileOptions,
@@ -51,6 +52,7 @@ export function storageDownload(options: StorageDownloadOptions): DownloadRoute 
   const { cache, rest } = takeCacheOptions('storageDownload', options);
   const { storage, path = routeParam, ...presentation } = rest;
   checkDotfiles('storageDownload', presentation.dotfiles);
+  checkPrecompressed('storageDownload', presentation.precompressed);
   if (typeof storage?.open !== 'function') {
     throw new TypeError('storageDownload option "storage" must be a Storage');
   }
@@ -167,6 +169,7 @@ export function objectDownload<R>(options: ObjectDownloadOptions<R>): DownloadRo
   if (typeof load !== 'function')
     throw new TypeError('objectDownload option "load" must be a function');
   checkDotfiles('objectDownload', presentation.dotfiles);
+  checkPrecompressed('objectDownload', presentation.precompressed);
   return async function objectDownload(ctx) {
     const record = await load(ctx);
     if (record == null) throw createError(404);

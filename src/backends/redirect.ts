@@ -32,6 +32,16 @@ export function redirect(options: RedirectOptions = {}): Backend {
     name: 'redirect',
     async deliver(ctx, file, offload) {
       if (!offload) return false;
+      if (file.contentEncoding !== undefined) {
+        // A storage URL cannot carry the variant's Content-Encoding: the client would get
+        // compressed bytes it was never told about.
+        debug(
+          '%s is a %s variant, which a storage URL cannot label: streamed',
+          file.filename,
+          file.contentEncoding,
+        );
+        return false;
+      }
       const url = await file.url({
         contentDisposition: formatContentDisposition(file.filename, file.attachment),
         contentType: file.contentType(offload.stat),

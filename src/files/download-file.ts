@@ -64,6 +64,27 @@ export abstract class DownloadFile {
     return true;
   }
 
+  /**
+   * Encodings this file may also be sent in, from precompressed siblings, in the server's order
+   * of preference (`['br', 'gzip']`). Empty: the file is always sent as it is.
+   */
+  get encodings(): readonly string[] {
+    return [];
+  }
+
+  /** The Content-Encoding of these bytes: set on a precompressed variant, else `undefined`. */
+  get contentEncoding(): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * The same file precompressed in `encoding` (one of `encodings`), or `undefined` when its
+   * source holds no such variant. The variant keeps this file's name and type.
+   */
+  async variant(_encoding: string): Promise<DownloadFile | undefined> {
+    return undefined;
+  }
+
   /** Metadata; rejects with a `StorageError` (not found, …) before any byte is read. */
   abstract stat(): Promise<DownloadFileStat>;
 

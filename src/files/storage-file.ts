@@ -1,5 +1,9 @@
 import type { Readable } from 'node:stream';
-import { StorageInvalidNameError, StorageUnsupportedError } from '../errors.ts';
+import {
+  StorageInvalidNameError,
+  StorageNotFoundError,
+  StorageUnsupportedError,
+} from '../errors.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type {
   ByteRange,
@@ -24,13 +28,51 @@ export interface StorageFileOptions extends DownloadFileOptions {
    * @fastify/static do; `'allow'` serves them like any other name.
    */
   dotfiles?: 'deny' | 'allow';
+  /**
+   * Precompressed siblings to serve when the client accepts them, in order of preference:
+   * `['br', 'gzip']` sends `report.csv.br` or `report.csv.gz`, when the storage holds it, as
+   * `report.csv` with `Content-Encoding`, its own ETag, and ranges over the bytes sent. Every
+   * answer then carries `Vary: Accept-Encoding`. Default: none (one stat more per request).
+   */
+  precompressed?: readonly PrecompressedEncoding[];
 }
+
+/** Encodings of precompressed siblings, and the extension each is stored under. */
+export const PRECOMPRESSED_EXTENSIONS = { br: '.br', gzip: '.gz', zstd: '.zst' } as const;
+
+/** An encoding a precompressed sibling may hold. */
+export type PrecompressedEncoding = keyof typeof PRECOMPRESSED_EXTENSIONS;
 
 /** The keys of `StorageFileOptions`, for helpers that accept them. */
 export const STORAGE_FILE_OPTION_KEYS: OptionKeys<StorageFileOptions> = {
   ...DOWNLOAD_FILE_OPTION_KEYS,
   dotfiles: true,
+  precompressed: true,
 };
+
+/**
+ * Checks the `precompressed` option at set-up: known encodings, each once.
+ *
+ * @example
+ * checkPrecompressed('storageDownload', ['br', 'gzip']);
+ */
+export function checkPrecompressed(
+  where: string,
+  value: unknown,
+): readonly PrecompressedEncoding[] {
+  if (value === undefined) return [];
+  const known = Object.keys(PRECOMPRESSED_EXTENSIONS);
+  const valid =
+    Array.isArray(value) &&
+    value.every((encoding) => known.includes(encoding)) &&
+    new Set(value).size === value.length;
+  if (!valid) {
+    throw new TypeError(
+      `${where} option "precompressed" must list distinct encodings among ${known.join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as PrecompressedEncoding[];
+}
 
 /**
  * Checks the `dotfiles` option, so route helpers refuse a wrong value at set-up rather than on
@@ -60,6 +102,8 @@ export class StorageFile extends DownloadFile {
   readonly name: string;
   /** Set when the name is refused: every access rejects with it, before the storage is asked. */
   readonly #refused: StorageInvalidNameError | undefined;
+  readonly #precompressed: readonly PrecompressedEncoding[];
+  readonly #dotfiles: 'deny' | 'allow';
 
   constructor(storage: Storage, name: string, options: StorageFileOptions = {}) {
     if (typeof storage?.stat !== 'function' || typeof storage.open !== 'function') {
@@ -67,15 +111,40 @@ export class StorageFile extends DownloadFile {
     }
     if (typeof name !== 'string') throw new TypeError('StorageFile name must be a string');
     checkOptionKeys(new.target.name, options, STORAGE_FILE_OPTION_KEYS);
-    const { dotfiles = 'deny', ...presentation } = options;
+    const { dotfiles = 'deny', precompressed, ...presentation } = options;
     checkDotfiles(new.target.name, dotfiles);
     super(name, presentation);
+    this.#precompressed = checkPrecompressed(new.target.name, precompressed);
+    this.#dotfiles = dotfiles;
     this.storage = storage;
     this.name = name;
     this.#refused =
       dotfiles === 'deny' && DOT_SEGMENT.test(name)
         ? new StorageInvalidNameError(storage.driver, name, 'dotfile (see option "dotfiles")')
         : undefined;
+  }
+
+  override get encodings(): readonly string[] {
+    return this.#precompressed;
+  }
+
+  /**
+   * The sibling `<name><extension>` when the storage holds it. Asked through the storage like
+   * any name (confinement included); a missing or refused sibling means "send the original".
+   */
+  override async variant(encoding: string): Promise<DownloadFile | undefined> {
+    this.#check();
+    if (!(this.#precompressed as readonly string[]).includes(encoding)) return undefined;
+    const variant = new EncodedVariant(this, encoding as PrecompressedEncoding, this.#dotfiles);
+    try {
+      await variant.stat();
+      return variant;
+    } catch (err) {
+      if (err instanceof StorageNotFoundError || err instanceof StorageInvalidNameError) {
+        return undefined;
+      }
+      throw err;
+    }
   }
 
   override describeSource(): { readonly driver: string; readonly name: string } {
@@ -119,5 +188,27 @@ async function unlessUnsupported(value: Promise<string> | undefined): Promise<st
   } catch (err) {
     if (err instanceof StorageUnsupportedError) return undefined;
     throw err;
+  }
+}
+
+/**
+ * A precompressed sibling sent in place of its original: the original's name and type, the
+ * sibling's bytes and validators, and the encoding that says how to read them.
+ */
+class EncodedVariant extends StorageFile {
+  readonly #encoding: PrecompressedEncoding;
+
+  constructor(original: StorageFile, encoding: PrecompressedEncoding, dotfiles: 'deny' | 'allow') {
+    super(original.storage, original.name + PRECOMPRESSED_EXTENSIONS[encoding], {
+      filename: original.filename,
+      attachment: original.attachment,
+      contentType: original.contentType(),
+      dotfiles,
+    });
+    this.#encoding = encoding;
+  }
+
+  override get contentEncoding(): string {
+    return this.#encoding;
   }
 }

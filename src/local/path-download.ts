@@ -1,5 +1,6 @@
 import {
   checkDotfiles,
+  checkPrecompressed,
   STORAGE_FILE_OPTION_KEYS,
   type StorageFileOptions,
 } from '../files/storage-file.ts';
@@ -38,6 +39,7 @@ export function pathDownload(options: PathDownloadOptions): DownloadRoute {
   const { cache, rest } = takeCacheOptions('pathDownload', options);
   const { path = routeParam, root, ...presentation } = rest;
   checkDotfiles('pathDownload', presentation.dotfiles);
+  checkPrecompressed('pathDownload', presentation.precompressed);
   if (typeof path !== 'string' && typeof root !== 'string') {
     throw new TypeError('pathDownload needs option "root" when the path comes from the request');
   }
