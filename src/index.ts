@@ -10,6 +10,7 @@ export * from './views.ts';
 export { PathFile, type PathFileOptions } from './local/path-file.ts';
 export { pathDownload, type PathDownloadOptions } from './local/path-download.ts';
 export * from './errors.ts';
+export * from './signing/index.ts';
 export type {
   ByteRange,
   OpenedFile,
