@@ -35,3 +35,4 @@ export type { DownloadRule } from './rules.ts';
 export * from './route-backends.ts';
 export { encodeNameForUrl, joinUrl, normalizeName } from './names.ts';
 export { generatorStream, sliceStream } from './generator-stream.ts';
+export * from './events/index.ts';

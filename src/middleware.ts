@@ -11,6 +11,8 @@ import { checkEtagMode, fileValidators, type EtagMode } from './backends/validat
 import { toHttpError } from './errors.ts';
 import { DownloadFile, DownloadFileSerializedError } from './files/download-file.ts';
 import { debugFor } from './debug.ts';
+import { downloadEvents } from './events/reporter.ts';
+import type { DownloadEventsOptions } from './events/types.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
 import { chooseRepresentation } from './representation.ts';
 import { compileRules, type CompiledRule, type DownloadRule } from './rules.ts';
@@ -24,7 +26,7 @@ export type BackendName = 'stream' | 'nginx' | 'apache' | 'lighttpd' | 'caddy' |
 export type MiddlewareBackendName = BackendName | 'auto';
 
 /** Options of `downloadview()`. */
-export interface DownloadViewOptions extends StreamingOptions {
+export interface DownloadViewOptions extends StreamingOptions, DownloadEventsOptions {
   /** How matched files are delivered: a backend name or a configured backend. Default `'stream'`. */
   backend?: MiddlewareBackendName | Backend;
   /** Offload rules, first match wins; files no rule matches are streamed. */
@@ -42,6 +44,8 @@ const DOWNLOADVIEW_OPTION_KEYS: OptionKeys<DownloadViewOptions> = {
   trustedProxies: true,
   maxRanges: true,
   etag: true,
+  onDownload: true,
+  telemetry: true,
 };
 
 const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
@@ -72,6 +76,7 @@ export function downloadview(options: DownloadViewOptions = {}) {
       ? auto({ trustedProxies: options.trustedProxies ?? [] })
       : resolveBackend(options.backend, fallback);
   const appRules = resolveRules(options.rules, backend, fallback);
+  const events = downloadEvents('downloadview', options);
   return async function downloadview(ctx: Context, next: Next): Promise<void> {
     const route: RouteSlot = {};
     const outer = activeRoutes.get(ctx);
@@ -91,6 +96,8 @@ export function downloadview(options: DownloadViewOptions = {}) {
     // Downloads go out as stored, never compressed on the fly by koa-compress (which honours
     // this flag): a compressed body would need its own validators and could not serve ranges.
     (ctx as Context & { compress?: boolean }).compress = false;
+    // Only when a hook or a recording tracer listens; otherwise downloads cost nothing more.
+    const report = events && (await events.begin(ctx, file));
     try {
       // A per-route wrapper (xAccelRedirect, …) replaces the app's rules for its route only;
       // streaming, when no rule takes the file, keeps this middleware's options.
@@ -99,8 +106,11 @@ export function downloadview(options: DownloadViewOptions = {}) {
       const by = (await offload(ctx, sent, rules, backend, fallback, etag)) ?? fallback;
       if (by === fallback) await fallback.deliver(ctx, sent);
       if (debug.enabled) logDelivery(ctx, sent, by);
+      report?.delivered(by.name);
     } catch (err) {
-      throw toHttpError(err);
+      const error = toHttpError(err);
+      report?.failed(error);
+      throw error;
     }
   };
 }

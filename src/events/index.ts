@@ -1,0 +1,14 @@
+export { DownloadHookError } from './hook-error.ts';
+export { DOWNLOAD_SPAN_NAME } from './telemetry.ts';
+export type {
+  DownloadAbortEvent,
+  DownloadCompleteEvent,
+  DownloadEndFields,
+  DownloadErrorEvent,
+  DownloadEvent,
+  DownloadEventBase,
+  DownloadEventsOptions,
+  DownloadHook,
+  DownloadOffloadEvent,
+  DownloadStartEvent,
+} from './types.ts';
