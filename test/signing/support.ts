@@ -1,0 +1,46 @@
+import Router from '@koa/router';
+import { signatureRequired, type SignatureRequiredOptions } from '../../src/index.ts';
+import { request, type RawResponse } from '../support/http.ts';
+import { serve, type TestServer } from '../support/koa.ts';
+
+/** Two secrets of 32 bytes and more, as a deployment holds them. */
+export const SECRET = 'current-secret-0123456789abcdefghijklmnop';
+export const OLD_SECRET = 'previous-secret-0123456789abcdefghijklmno';
+export const OTHER_SECRET = Buffer.alloc(32, 7);
+
+/**
+ * A server whose `/media/*path` route answers `ok <decoded path>` behind
+ * `signatureRequired(options)`, for any method.
+ */
+export async function protectedServer(
+  options: SignatureRequiredOptions = { secrets: [SECRET] },
+): Promise<TestServer> {
+  const router = new Router();
+  router.all('/media/*path', signatureRequired(options), (ctx) => {
+    ctx.body = `ok ${ctx.params.path ?? ''}`;
+  });
+  return serve(router.routes());
+}
+
+/** `link` (a path with its query) requested from `server`. */
+export function fetchLink(
+  server: TestServer,
+  link: string,
+  options: { method?: string } = {},
+): Promise<RawResponse> {
+  return request(server.url + link, options);
+}
+
+/** `link` with field `index` of its `sig` token (0: version … 6: mac) replaced by `value`. */
+export function withField(link: string, index: number, value: string): string {
+  return link.replace(/sig=([^&#]*)/, (_, token: string) => {
+    const fields = token.split('.');
+    fields[index] = value;
+    return `sig=${fields.join('.')}`;
+  });
+}
+
+/** Field `index` of the `sig` token of `link`. */
+export function fieldOf(link: string, index: number): string {
+  return /sig=([^&#]*)/.exec(link)![1]!.split('.')[index]!;
+}
