@@ -158,6 +158,10 @@ function storageRoutes(router: Router, demo: DemoOptions): void {
   const media = new FileSystemStorage({ location: DEMO_MEDIA, baseUrl: '/video/' });
   router.get('/storage/*path', storageDownload({ storage: files }));
   router.get('/inline/*path', storageDownload({ storage: files, attachment: false }));
+  router.get(
+    '/compressed/*path',
+    storageDownload({ storage: files, precompressed: ['br', 'gzip'], maxAge: 60_000 }),
+  );
   router.get('/memory/*path', storageDownload({ storage: memory }));
   router.get('/video/*path', storageDownload({ storage: media, attachment: false }));
   router.get('/tar/*path', storageDownload({ storage: new TarStorage({ archive: DEMO_ARCHIVE }) }));

@@ -47,6 +47,14 @@ export const SECTIONS: readonly DemoSection[] = [
         filename: 'résumé 2026.csv',
       },
       {
+        href: '/compressed/reports/sales-2026.csv',
+        shows:
+          'precompressed variants: sales-2026.csv.br (or .gz) sent as sales-2026.csv with ' +
+          'Content-Encoding, 2 KiB instead of 36 KiB; the browser saves the decoded CSV',
+        outcome: 'download',
+        filename: 'sales-2026.csv',
+      },
+      {
         href: '/inline/data.json',
         shows: 'the same storage shown inline instead of saved (Content-Disposition: inline)',
         outcome: 'inline',

@@ -29,6 +29,8 @@ const text = (value: string) => async () => Buffer.from(value);
 const EXPECTED: Record<string, () => Promise<Buffer>> = {
   '/storage/hello.txt': onDisk('hello.txt'),
   '/storage/reports/résumé 2026.csv': onDisk('reports/résumé 2026.csv'),
+  // Sent as sales-2026.csv.br with Content-Encoding: br; the browser saves the decoded CSV.
+  '/compressed/reports/sales-2026.csv': onDisk('reports/sales-2026.csv'),
   '/memory/big.bin': async () => Buffer.from(Array.from({ length: 4 << 20 }, (_, i) => i % 251)),
   '/s3/exports/Übersicht 2026 — 報告.csv': onDisk('reports/résumé 2026.csv'),
   '/tar/notes/Notes de version 1.2 — 日本語.txt': text(
@@ -223,6 +225,10 @@ for (const mode of MODES) {
           'accel="/protected/reports/r%C3%A9sum%C3%A9%202026.csv"',
         );
         expect(served('/auto/hello.txt')).to.contain('accel="/protected/hello.txt"');
+        // Chromium accepts br: nginx was handed the precompressed sibling.
+        expect(served('/compressed/reports/sales-2026.csv')).to.contain(
+          'accel="/protected/reports/sales-2026.csv.br"',
+        );
         // S3 objects: nginx fetched the presigned URL itself, a second upstream after the app.
         expect(served('/s3/exports/Übersicht 2026 — 報告.csv')).to.match(
           /upstreams="127\.0\.0\.1:\d+ : 127\.0\.0\.1:\d+"/,
