@@ -235,8 +235,14 @@ function handoffHeader(res: Context['res']): { header: string; value: string } |
   return undefined;
 }
 
-/** The semantic conventions' `error.type`: the error's stable code, else the status. */
+/**
+ * The semantic conventions' `error.type`: the stable code of the error or of its cause (a
+ * storage's `ERR_STORAGE_NOT_FOUND` under the 404 it became), else the status.
+ */
 function errorType(error: Error, status: number): string {
-  const { code } = error as { code?: unknown };
-  return typeof code === 'string' ? code : String(status);
+  for (const err of [error, error.cause]) {
+    const code = (err as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string') return code;
+  }
+  return String(status);
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import { downloadview, DownloadHookError, StorageFile, VirtualFile } from '../../src/index.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { MemoryStorage } from '../../storages/memory.ts';
@@ -130,6 +131,27 @@ describe('download events: onDownload through real HTTP', () => {
     expect(res.status).to.equal(404);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(recorder.events).to.deep.equal([]);
+  });
+});
+
+describe('download events: generated bodies', () => {
+  it('a stream of unknown length (chunked) is counted as sent, and complete', async () => {
+    const recorder = recordingHook();
+    const view = downloadview({ onDownload: recorder.hook, telemetry: false });
+    const server = await serve(view, (ctx) => {
+      const chunks = Readable.from([Buffer.from('abc'), Buffer.from('defg')]);
+      ctx.body = new VirtualFile(chunks, { name: 'gen.txt' });
+    });
+    try {
+      const res = await request(`${server.url}/`);
+      expect(res.body.toString()).to.equal('abcdefg');
+      expect(res.headers['transfer-encoding']).to.equal('chunked');
+      const [, end] = await recorder.until(2);
+      expect(end).to.include({ type: 'complete', bytes: 7, expectedBytes: undefined });
+      expect(end).to.include({ complete: true });
+    } finally {
+      await server.close();
+    }
   });
 });
 
