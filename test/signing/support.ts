@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { signatureRequired, type SignatureRequiredOptions } from '../../src/index.ts';
+import { request as httpRequest } from 'node:http';
 import { request, type RawResponse } from '../support/http.ts';
 import { serve, type TestServer } from '../support/koa.ts';
 
@@ -29,6 +30,31 @@ export function fetchLink(
   options: { method?: string } = {},
 ): Promise<RawResponse> {
   return request(server.url + link, options);
+}
+
+/**
+ * `path` (with its query) sent exactly as written: a URL string would go through the WHATWG
+ * parser first, which resolves `..` and `%2e%2e` before they reach the server.
+ */
+export function fetchRawPath(server: TestServer, path: string): Promise<RawResponse> {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, path, method: 'GET' });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          aborted: false,
+        }),
+      );
+    });
+    req.end();
+  });
 }
 
 /** `link` with field `index` of its `sig` token (0: version … 6: mac) replaced by `value`. */
