@@ -1,3 +1,10 @@
+/**
+ * Test helpers for apps and storage drivers: response assertions for streamed and offloaded
+ * downloads, a temporary filesystem storage, and the contract every `Storage` must pass.
+ *
+ * @packageDocumentation
+ * @module koa-downloadview/testing
+ */
 export {
   assertDownload,
   type DownloadExpectations,
@@ -17,5 +24,6 @@ export {
   type ContractFactory,
   type ContractHooks,
   type ContractStorage,
+  type RunnerFunction,
   type StorageContractOptions,
 } from './storage-contract.ts';
