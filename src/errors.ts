@@ -2,19 +2,28 @@ import createError, { type HttpError } from 'http-errors';
 
 /** Stable codes of storage errors; match on these, never on message text. */
 export const STORAGE_ERROR_CODES = {
+  /** No file by that name (404). */
   notFound: 'ERR_STORAGE_NOT_FOUND',
+  /** A hostile name, or one that resolves outside the root (404). */
   invalidName: 'ERR_STORAGE_INVALID_NAME',
+  /** An optional capability the storage lacks (500). */
   unsupported: 'ERR_STORAGE_UNSUPPORTED',
+  /** The service behind the storage is unreachable or refused access (503). */
   unavailable: 'ERR_STORAGE_UNAVAILABLE',
+  /** The file changed between its metadata and its bytes (503). */
   changed: 'ERR_STORAGE_CHANGED',
+  /** A remote origin answered what a download cannot use (502). */
   badOrigin: 'ERR_STORAGE_BAD_ORIGIN',
+  /** A remote origin did not answer in time (504). */
   originTimeout: 'ERR_STORAGE_ORIGIN_TIMEOUT',
 } as const;
 
+/** One of the values of `STORAGE_ERROR_CODES`. */
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[keyof typeof STORAGE_ERROR_CODES];
 
 /** Base class of every error a `Storage` rejects with. The original error, if any, is `cause`. */
 export class StorageError extends Error {
+  /** Which failure this is; it alone decides the HTTP status. */
   readonly code: StorageErrorCode;
   /** The driver label of the storage that failed (`filesystem`, `memory`, `s3`, …). */
   readonly driver: string;

@@ -17,9 +17,13 @@ import { checkOptionKeys, type OptionKeys } from './options.ts';
  * (nginx, Caddy: an internal location) or `destinationDir` (Apache, lighttpd: a directory).
  */
 export interface DownloadRule<B = Backend> {
+  /** Matches files whose URL starts with this prefix (`/media/`, or an absolute URL). */
   sourceUrl?: string;
+  /** Matches files whose local path lies under this directory. */
   sourceDir?: string;
+  /** The internal location the matched remainder is appended to (nginx, Caddy). */
   destinationUrl?: string;
+  /** The directory the matched remainder is joined to (Apache, lighttpd). */
   destinationDir?: string;
   /** The backend for this rule; default: the middleware's backend. */
   backend?: B;

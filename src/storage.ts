@@ -3,7 +3,9 @@ import { StorageNotFoundError } from './errors.ts';
 
 /** An inclusive byte range, as in `Content-Range: bytes start-end/size` (RFC 9110 §14.4). */
 export interface ByteRange {
+  /** Offset of the first byte, from 0. */
   readonly start: number;
+  /** Offset of the last byte, included (not one past it). */
   readonly end: number;
 }
 
@@ -46,6 +48,7 @@ export interface StorageStat {
  * releases a file that is not read.
  */
 export interface OpenedFile {
+  /** The metadata of the opened file, read from the same open file as its bytes. */
   readonly stat: StorageStat;
   /**
    * The whole file or one inclusive range, in memory: for small bodies only, where one read

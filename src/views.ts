@@ -31,6 +31,7 @@ export type { CacheOptions } from './cache-control.ts';
 
 /** Options of `storageDownload()`. */
 export interface StorageDownloadOptions extends StorageFileOptions, CacheOptions {
+  /** The storage the route serves files from, shared by every request. */
   storage: Storage;
   /** The name in the storage. Default: the router parameter `path` (`/files/*path`). */
   path?: PerRequest<string>;

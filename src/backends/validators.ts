@@ -10,7 +10,9 @@ export type EtagMode = 'stat' | 'content';
 
 /** The validators of one file, as every backend sends them (RFC 9110 §8.8). */
 export interface Validators {
+  /** The strong ETag sent and matched against If-None-Match and If-Range, if any. */
   readonly etag: string | undefined;
+  /** The Last-Modified date, if the source knows when the file changed. */
   readonly lastModified: Date | undefined;
 }
 

@@ -25,9 +25,11 @@ export interface DownloadFileOptions {
 export interface DownloadFileStat {
   /** Size in bytes; `undefined` for generated content of unknown length (no ranges then). */
   size?: number;
+  /** When the bytes last changed; the source of Last-Modified. */
   modified?: Date;
   /** A strong entity tag known to the source (S3, memory); else one is derived. */
   etag?: string;
+  /** The media type the source recorded, if any; used only when it is a valid one. */
   contentType?: string;
 }
 
@@ -48,7 +50,9 @@ const FALLBACK_TYPE = 'application/octet-stream';
  * router.get('/report', (ctx) => { ctx.body = new PathFile('/srv/report.pdf'); });
  */
 export abstract class DownloadFile {
+  /** The name the user sees, as sent in Content-Disposition. */
   readonly filename: string;
+  /** `true`: the browser saves the file; `false`: it displays it inline. */
   readonly attachment: boolean;
   readonly #contentType: string | undefined;
 
@@ -120,7 +124,12 @@ export abstract class DownloadFile {
    * Where the bytes come from, for errors and logs: a storage's driver label and the name in
    * it, or for other kinds the class and the file name.
    */
-  describeSource(): { readonly driver: string; readonly name: string } {
+  describeSource(): {
+    /** The storage's driver label, or the class name for other kinds. */
+    readonly driver: string;
+    /** The file's name in its storage, or its download name. */
+    readonly name: string;
+  } {
     return { driver: this.constructor.name, name: this.filename };
   }
 
@@ -150,6 +159,7 @@ export abstract class DownloadFile {
  * Thrown when a DownloadFile is read as JSON instead of being delivered. Koa answers 500.
  */
 export class DownloadFileSerializedError extends TypeError {
+  /** Stable code to match on, never the message text. */
   readonly code = 'ERR_DOWNLOAD_FILE_SERIALIZED';
 
   constructor(

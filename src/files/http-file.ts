@@ -48,6 +48,7 @@ type PinnedReader = (range: ByteRange) => Promise<Readable>;
  * ctx.body = new HttpFile('https://files.internal/reports/2026.pdf', { timeout: 5000 });
  */
 export class HttpFile extends DownloadFile {
+  /** The origin URL the bytes are fetched from, parsed once at construction. */
   readonly source: URL;
   readonly #timeout: number;
   readonly #headers: Record<string, string>;

@@ -38,7 +38,14 @@ export interface StorageFileOptions extends DownloadFileOptions {
 }
 
 /** Encodings of precompressed siblings, and the extension each is stored under. */
-export const PRECOMPRESSED_EXTENSIONS = { br: '.br', gzip: '.gz', zstd: '.zst' } as const;
+export const PRECOMPRESSED_EXTENSIONS = {
+  /** Brotli: `report.csv.br`. */
+  br: '.br',
+  /** gzip: `report.csv.gz`. */
+  gzip: '.gz',
+  /** Zstandard: `report.csv.zst`. */
+  zstd: '.zst',
+} as const;
 
 /** An encoding a precompressed sibling may hold. */
 export type PrecompressedEncoding = keyof typeof PRECOMPRESSED_EXTENSIONS;
@@ -98,7 +105,9 @@ const DOT_SEGMENT = /(?:^|[/\\])\./;
  * router.get('/media/:name', (ctx) => { ctx.body = new StorageFile(storage, ctx.params.name); });
  */
 export class StorageFile extends DownloadFile {
+  /** The storage that holds the file and confines every access to its root. */
   readonly storage: Storage;
+  /** The file's name in that storage, as the route gave it (not the download name). */
   readonly name: string;
   /** Set when the name is refused: every access rejects with it, before the storage is asked. */
   readonly #refused: StorageInvalidNameError | undefined;
@@ -147,7 +156,12 @@ export class StorageFile extends DownloadFile {
     }
   }
 
-  override describeSource(): { readonly driver: string; readonly name: string } {
+  override describeSource(): {
+    /** The storage's driver label (`filesystem`, `memory`, `s3`, …). */
+    readonly driver: string;
+    /** The file's name in the storage. */
+    readonly name: string;
+  } {
     return { driver: this.storage.driver, name: this.name };
   }
 

@@ -15,6 +15,7 @@ export interface VirtualFileOptions extends DownloadFileOptions {
   name: string;
   /** The byte count of streamed content, when known (sent as Content-Length). */
   size?: number;
+  /** When the content last changed, sent as Last-Modified; none is sent without it. */
   modified?: Date;
   /** A strong entity tag, quoted, when the generator knows one. */
   etag?: string;

@@ -22,6 +22,7 @@ export interface PathFileOptions extends StorageFileOptions {
  * ctx.body = new PathFile(ctx.params.name, { root: '/srv/exports' });
  */
 export class PathFile extends StorageFile {
+  /** The path as given to the constructor, before it is resolved or confined. */
   readonly path: string;
 
   constructor(path: string, options: PathFileOptions = {}) {
