@@ -6,9 +6,13 @@ import { viewResponse, type ResponseView } from './responses.ts';
 export interface XAccelRedirectExpectations extends PresentationExpectations {
   /** The X-Accel-Redirect value exactly as sent (percent-encoded). */
   redirectUrl?: string;
+  /** X-Accel-Buffering: `true` for `yes`, `false` for `no`. */
   buffering?: boolean;
+  /** X-Accel-Charset, as sent. */
   charset?: string;
+  /** X-Accel-Expires: seconds nginx may cache the answer, or `'off'`. */
   expires?: number | 'off';
+  /** X-Accel-Limit-Rate: bytes per second for this download, or `'off'`. */
   limitRate?: number | 'off';
 }
 

@@ -15,7 +15,14 @@ export { CONTRACT_FIXTURES, rejection } from './contract/context.ts';
 export type { ContractHooks, RunnerFunction } from './contract/runner.ts';
 
 /** What a contract factory may return: a storage, or one with its clean-up. */
-export type ContractStorage = Storage | { storage: Storage; cleanup?: () => Promise<void> | void };
+export type ContractStorage =
+  | Storage
+  | {
+      /** The storage under test. */
+      storage: Storage;
+      /** Removes what the storage left behind; called after each test. */
+      cleanup?: () => Promise<void> | void;
+    };
 
 /** Builds a fresh storage holding exactly `fixtures` (name → bytes). */
 export type ContractFactory = (

@@ -5,6 +5,7 @@ import { FileSystemStorage } from '../../storages/filesystem.ts';
 
 /** A filesystem storage in a fresh temporary directory. */
 export interface TemporaryStorage {
+  /** The storage, ready to hand to routes or to `describeStorageContract`. */
   readonly storage: FileSystemStorage;
   /** The directory the storage lives in. */
   readonly location: string;

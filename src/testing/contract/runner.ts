@@ -13,9 +13,13 @@ export type RunnerFunction = (this: unknown, ...args: unknown[]) => Promise<void
  * 'node:test'` (or from 'mocha') fit as they are.
  */
 export interface ContractHooks {
+  /** Groups the contract's tests under `name`; `fn` registers them synchronously. */
   describe(name: string, fn: () => void): unknown;
+  /** Registers one contract test. */
   it(name: string, fn: RunnerFunction): unknown;
+  /** Runs before each test: the contract builds a fresh storage there. */
   beforeEach(fn: RunnerFunction): unknown;
+  /** Runs after each test: the contract cleans the storage up there. */
   afterEach(fn: RunnerFunction): unknown;
 }
 
