@@ -1,3 +1,9 @@
+/**
+ * A `Storage` over a local directory, confined to it by the file the kernel opened.
+ *
+ * @packageDocumentation
+ * @module koa-downloadview/storages/filesystem
+ */
 import { constants, existsSync, open as openCallback, readlinkSync } from 'node:fs';
 import { mkdir, open, realpath, rename, rm, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -84,8 +90,11 @@ const openDescriptor = promisify(openCallback);
  */
 export class FileSystemStorage implements Storage {
   readonly driver = DRIVER;
+  /** The root directory, made absolute; every name is confined to its real path. */
   readonly location: string;
+  /** The URL the root is published under, for `url()`; `undefined` when it is not published. */
   readonly baseUrl: string | undefined;
+  /** Bytes read per chunk when streaming a file. */
   readonly readChunkSize: number;
   #realRoot: Promise<string> | undefined;
 

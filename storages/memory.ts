@@ -1,3 +1,9 @@
+/**
+ * A `Storage` held in process memory: for tests, demos and small generated sets of files.
+ *
+ * @packageDocumentation
+ * @module koa-downloadview/storages/memory
+ */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
@@ -46,6 +52,7 @@ interface StoredFile {
  */
 export class MemoryStorage implements Storage {
   readonly driver = DRIVER;
+  /** The URL the files are published under, for `url()`; `undefined` when they are not. */
   readonly baseUrl: string | undefined;
   readonly #files = new Map<string, StoredFile>();
 

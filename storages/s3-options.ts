@@ -18,6 +18,7 @@ const MAX_EXPIRES_IN = 604_800;
 export interface S3StorageOptions {
   /** A configured client; any S3-compatible endpoint (AWS, MinIO, R2, Ceph). */
   client: S3Client;
+  /** The bucket the storage reads and writes; it must already exist. */
   bucket: string;
   /** A key prefix the storage's names live under, e.g. `media/`. */
   prefix?: string;

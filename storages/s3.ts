@@ -1,3 +1,10 @@
+/**
+ * A `Storage` over an S3 bucket (AWS, MinIO, R2, Ceph), with presigned or public URLs for
+ * redirect offload.
+ *
+ * @packageDocumentation
+ * @module koa-downloadview/storages/s3
+ */
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -62,12 +69,19 @@ export type { PresignOptions, S3SaveOptions, S3StorageOptions } from './s3-optio
  */
 export class S3Storage implements Storage {
   readonly driver = DRIVER;
+  /** The client every request goes through, as configured by the caller. */
   readonly client: S3Client;
+  /** The bucket the objects live in. */
   readonly bucket: string;
+  /** The key prefix prepended to every name; `''` for the bucket's root. */
   readonly prefix: string;
+  /** The public or CDN URL mapped to `prefix`; `undefined` when `url()` presigns instead. */
   readonly baseUrl: string | undefined;
+  /** Lifetime of presigned URLs, in seconds. */
   readonly urlExpiresIn: number;
+  /** Bytes per part of a multipart `save()`. */
   readonly partSize: number;
+  /** Parts of one `save()` uploaded at once. */
   readonly queueSize: number;
 
   constructor(options: S3StorageOptions) {
