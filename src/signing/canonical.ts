@@ -99,7 +99,12 @@ function decodeComponent(text: string): string | undefined {
   }
 }
 
-/** A URL cut into the parts a signature treats differently. */
+/**
+ * A URL cut into the parts a signature treats differently.
+ *
+ * @example
+ * const { origin, path } = splitUrl(url) as UrlParts;
+ */
 export interface UrlParts {
   /** `https://host:port`, or empty for a path-only URL. */
   readonly origin: string;

@@ -12,22 +12,45 @@ import { createHmac } from 'node:crypto';
  * - method: the bound request method, or empty;
  * - bound names: the query parameters whose values are signed, comma-separated, or empty;
  * - mac: HMAC-SHA256 of `signedString()`, base64url without padding (43 characters).
+ *
+ * @example
+ * new URL(link, 'http://x').searchParams.get(SIGNATURE_PARAM); // 'v1.…'
  */
 export const SIGNATURE_PARAM = 'sig';
 
-/** The current format version, the first field of every link signed now. */
+/**
+ * The current format version, the first field of every link signed now.
+ *
+ * @example
+ * token.startsWith(`${SIGNATURE_VERSION}.`);
+ */
 export const SIGNATURE_VERSION = 'v1';
 
-/** Names a link may bind: no separator of the format, no empty name. */
+/**
+ * Names a link may bind: no separator of the format, no empty name.
+ *
+ * @example
+ * BOUND_NAME.test('response-content-type'); // true
+ */
 export const BOUND_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** An HTTP method as the format carries it: an upper-case token. */
+/**
+ * An HTTP method as the format carries it: an upper-case token.
+ *
+ * @example
+ * BOUND_METHOD.test('GET'); // true, 'get' is refused
+ */
 export const BOUND_METHOD = /^[A-Z]{1,20}$/;
 
 const V1_TOKEN =
   /^v1\.([A-Za-z0-9_-]{8})\.([0-9]{1,12})\.([0-9]{0,12})\.([A-Z]{0,20})\.([A-Za-z0-9_,-]{0,1000})\.([A-Za-z0-9_-]{43})$/;
 
-/** The fields of a v1 token, as strings: the MAC covers them exactly as written. */
+/**
+ * The fields of a v1 token, as strings: the MAC covers them exactly as written.
+ *
+ * @example
+ * const fields: SignatureFields = { keyId, expires: '1767225600', notBefore: '', method: 'GET', names: '' };
+ */
 export interface SignatureFields {
   readonly keyId: string;
   readonly expires: string;
@@ -36,12 +59,23 @@ export interface SignatureFields {
   readonly names: string;
 }
 
-/** A parsed v1 token. */
+/**
+ * A parsed v1 token.
+ *
+ * @example
+ * const token = parseToken(value);
+ * if (typeof token !== 'string') console.log(token.keyId);
+ */
 export interface ParsedToken extends SignatureFields {
   readonly mac: string;
 }
 
-/** What `parseToken` found wrong, for the 403 reason. */
+/**
+ * What `parseToken` found wrong, for the 403 reason.
+ *
+ * @example
+ * const problem: TokenProblem = 'version';
+ */
 export type TokenProblem = 'malformed' | 'version';
 
 /**

@@ -6,7 +6,12 @@ import { SIGNATURE_ERROR_CODES, SIGNATURE_REASONS, verifySignedRequest } from '.
 
 const debug = debugFor('signing');
 
-/** Options of `signatureRequired()`. */
+/**
+ * Options of `signatureRequired()`.
+ *
+ * @example
+ * const options: SignatureRequiredOptions = { secrets: [current, previous], clockSkew: 30 };
+ */
 export interface SignatureRequiredOptions {
   /**
    * The secrets links may be signed with, the current one first: a link signed with any of

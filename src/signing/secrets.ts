@@ -1,12 +1,28 @@
 import { keyIdOf } from './format.ts';
 
-/** A signing secret: a string (its UTF-8 bytes) or bytes, at least 32 bytes long. */
+/**
+ * A signing secret: a string (its UTF-8 bytes) or bytes, at least 32 bytes long. Make one with
+ * `openssl rand -base64 48`, or `randomBytes(32)` from node:crypto.
+ *
+ * @example
+ * const secret: SigningSecret = process.env.DOWNLOAD_SECRET ?? randomBytes(32);
+ */
 export type SigningSecret = string | Uint8Array;
 
-/** The shortest secret accepted: 256 bits, the size of HMAC-SHA256's output. */
+/**
+ * The shortest secret accepted, in bytes: 256 bits, the size of HMAC-SHA256's output.
+ *
+ * @example
+ * if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new Error('DOWNLOAD_SECRET is too short');
+ */
 export const MIN_SECRET_BYTES = 32;
 
-/** A secret checked and ready: its bytes and its public key id. */
+/**
+ * A secret checked and ready: its bytes and its public key id.
+ *
+ * @example
+ * const { id } = signingKey('secret', secret); // the key id links carry
+ */
 export interface SigningKey {
   readonly id: string;
   readonly bytes: Buffer;

@@ -12,7 +12,12 @@ import {
 } from './format.ts';
 import { signingKey, type SigningKey, type SigningSecret } from './secrets.ts';
 
-/** What a signed link covers beyond its path. */
+/**
+ * What a signed link covers beyond its path.
+ *
+ * @example
+ * signUrl('/exports/42.csv?user=7', { secret, expiresIn: 60, bind: { method: 'GET', query: ['user'] } });
+ */
 export interface SignBinding {
   /**
    * The request method the link is good for, upper case (`'GET'`; a `GET` link also serves
@@ -27,7 +32,12 @@ export interface SignBinding {
   query?: readonly string[];
 }
 
-/** Options of `signUrl()` and of `signedUrls()`. */
+/**
+ * Options of `signUrl()` and of `signedUrls()`.
+ *
+ * @example
+ * const options: SignUrlOptions = { secret: process.env.DOWNLOAD_SECRET!, expiresIn: 300 };
+ */
 export interface SignUrlOptions {
   /** The secret, at least 32 bytes; verifiers list it in `signatureRequired({ secrets })`. */
   secret: SigningSecret;
@@ -52,7 +62,12 @@ const SIGN_OPTION_KEYS: OptionKeys<SignUrlOptions> = {
 /** Links are refused past this date: the format keeps times on 12 digits. */
 const LAST_SECOND = 999_999_999_999;
 
-/** A function that signs URLs, with options checked once. */
+/**
+ * A function that signs URLs, with options checked once.
+ *
+ * @example
+ * const sign: UrlSigner = createUrlSigner('mySigner', { secret, expiresIn: 60 });
+ */
 export type UrlSigner = (url: string) => string;
 
 /**

@@ -1,7 +1,12 @@
 import type { Storage } from '../storage.ts';
 import { createUrlSigner, type SignUrlOptions } from './sign.ts';
 
-/** Options of `signedUrls()`: those of `signUrl()`, checked once. */
+/**
+ * Options of `signedUrls()`: those of `signUrl()`, checked once, at construction.
+ *
+ * @example
+ * const options: SignedUrlsOptions = { secret: process.env.DOWNLOAD_SECRET!, expiresIn: 300 };
+ */
 export type SignedUrlsOptions = SignUrlOptions;
 
 /** The optional methods passed through as they are (`url` is the one that changes). */

@@ -13,6 +13,11 @@ import type { SigningKey } from './secrets.ts';
 /**
  * Why a link was refused: stable codes carried by the 403 error (`err.code`), and the short
  * reason its body says. Neither names a secret nor a path.
+ *
+ * @example
+ * app.on('error', (err) => {
+ *   if (err.code === SIGNATURE_ERROR_CODES.expired) metrics.increment('expired_links');
+ * });
  */
 export const SIGNATURE_ERROR_CODES = {
   missing: 'ERR_SIGNATURE_MISSING',
@@ -25,12 +30,22 @@ export const SIGNATURE_ERROR_CODES = {
   method: 'ERR_SIGNATURE_METHOD',
 } as const;
 
-/** One of `SIGNATURE_ERROR_CODES`. */
+/**
+ * One of `SIGNATURE_ERROR_CODES`.
+ *
+ * @example
+ * const code: SignatureErrorCode = SIGNATURE_ERROR_CODES.invalid; // 'ERR_SIGNATURE_INVALID'
+ */
 export type SignatureErrorCode = (typeof SIGNATURE_ERROR_CODES)[keyof typeof SIGNATURE_ERROR_CODES];
 
 type Reason = keyof typeof SIGNATURE_ERROR_CODES;
 
-/** The body of each 403. */
+/**
+ * The body of each 403, by reason.
+ *
+ * @example
+ * SIGNATURE_REASONS.expired; // 'Link expired'
+ */
 export const SIGNATURE_REASONS: Readonly<Record<Reason, string>> = {
   missing: 'Signature required',
   malformed: 'Malformed signed link',
@@ -42,7 +57,12 @@ export const SIGNATURE_REASONS: Readonly<Record<Reason, string>> = {
   method: 'Method not covered by the signature',
 };
 
-/** The parts of a request a signature is checked against. */
+/**
+ * The parts of a request a signature is checked against.
+ *
+ * @example
+ * const request: SignedRequest = { path: ctx.path, query: ctx.querystring, method: ctx.method, now: Date.now() };
+ */
 export interface SignedRequest {
   /** The raw path, as `ctx.path` holds it (still percent-encoded). */
   readonly path: string;
