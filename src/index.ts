@@ -1,3 +1,10 @@
+/**
+ * Koa middleware that serves downloads: a route puts a `DownloadFile` in `ctx.body`, and
+ * `downloadview()` streams it or hands it to the reverse proxy in front.
+ *
+ * @packageDocumentation
+ * @module koa-downloadview
+ */
 export {
   downloadview,
   type BackendName,
@@ -21,9 +28,9 @@ export type {
   StorageStat,
   UrlPresentation,
 } from './storage.ts';
-export type { Backend } from './backends/backend.ts';
+export type { Backend, Offload } from './backends/backend.ts';
 export { streaming, type StreamingOptions } from './backends/stream.ts';
-export type { EtagMode } from './backends/validators.ts';
+export type { EtagMode, Validators } from './backends/validators.ts';
 export type { OffloadTarget } from './backends/backend.ts';
 export { nginx, type NginxOptions } from './backends/nginx.ts';
 export { apache } from './backends/apache.ts';
