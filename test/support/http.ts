@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
 
 /** A raw HTTP answer: status, headers and the exact bytes. */
 export interface RawResponse {
@@ -15,10 +15,11 @@ export interface RawResponse {
  */
 export function request(
   url: string,
-  options: { method?: string; headers?: Record<string, string> } = {},
+  options: { method?: string; headers?: Record<string, string>; agent?: Agent } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers });
+    const { method = 'GET', headers, agent } = options;
+    const req = httpRequest(url, { method, headers, ...(agent && { agent }) });
     req.on('error', reject);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
