@@ -20,13 +20,21 @@ import type { SigningKey } from './secrets.ts';
  * });
  */
 export const SIGNATURE_ERROR_CODES = {
+  /** No `sig` parameter. */
   missing: 'ERR_SIGNATURE_MISSING',
+  /** A `sig` of the wrong shape or repeated, a refused path, or a malformed query. */
   malformed: 'ERR_SIGNATURE_MALFORMED',
+  /** A `sig` of a format version this verifier does not know. */
   version: 'ERR_SIGNATURE_VERSION',
+  /** Signed with a secret that is not (or no longer) listed in `secrets`. */
   unknownKey: 'ERR_SIGNATURE_UNKNOWN_KEY',
+  /** The MAC does not match: something the signature covers was changed. */
   invalid: 'ERR_SIGNATURE_INVALID',
+  /** Past the link's expiry, `clockSkew` included. */
   expired: 'ERR_SIGNATURE_EXPIRED',
+  /** Before the link's not-before time, `clockSkew` included. */
   notYetValid: 'ERR_SIGNATURE_NOT_YET_VALID',
+  /** A method other than the bound one (a `GET` link also serves `HEAD`). */
   method: 'ERR_SIGNATURE_METHOD',
 } as const;
 
