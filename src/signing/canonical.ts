@@ -71,9 +71,17 @@ function hasHostileSegment(path: string): boolean {
 }
 
 /**
+ * Koa 2's `ctx.query` (node:querystring) keeps the first 1000 pairs and drops the rest: a query
+ * longer than that is refused, or a bound value hidden past the limit would be checked here
+ * and never seen by the app.
+ */
+export const MAX_QUERY_PAIRS = 1000;
+
+/**
  * The pairs of a raw query string (without `?`), decoded as Koa's `ctx.query` decodes them
- * (`+` is a space); `undefined` when any part is malformed, so that the verifier and the app
- * can never read two different values from one query.
+ * (`+` is a space); `undefined` when any part is malformed or there are more than
+ * `MAX_QUERY_PAIRS`, so that the verifier and the app can never read two different values
+ * from one query.
  *
  * @example
  * parseQuery('a=1&b=x+y&a=2'); // [['a', '1'], ['b', 'x y'], ['a', '2']]
@@ -88,7 +96,7 @@ export function parseQuery(raw: string): [string, string][] | undefined {
     if (name === undefined || value === undefined) return undefined;
     pairs.push([name, value]);
   }
-  return pairs;
+  return pairs.length > MAX_QUERY_PAIRS ? undefined : pairs;
 }
 
 function decodeComponent(text: string): string | undefined {
