@@ -3,7 +3,11 @@
  * keep-alive client on loopback, the CPU time of the whole process (server and client) per
  * download, for each configuration in turn, several rounds, the median kept.
  *
+ *   npx tsc -p tsconfig.build.json --outDir .tmp/events-bench
  *   npx tsx test/events/measure-overhead.ts [downloads per round] [rounds]
+ *
+ * The library is measured as compiled by tsc, as users run it: through tsx, each closure the
+ * library creates per download would also pay for the `__name` helper tsx adds to keep names.
  *
  * Not part of the test suite (it takes a while and its figures depend on the machine); its
  * figures are quoted in docs/events.md.
@@ -11,9 +15,19 @@
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { Agent, request } from 'node:http';
-import { downloadview, StorageFile, type DownloadViewOptions } from '../../src/index.ts';
-import { MemoryStorage } from '../../storages/memory.ts';
+import { pathToFileURL } from 'node:url';
+import type * as Library from '../../src/index.ts';
+import type { DownloadViewOptions } from '../../src/index.ts';
+import type * as Memory from '../../storages/memory.ts';
 import { serve } from '../support/koa.ts';
+
+const BUILD = pathToFileURL(`${process.env.EVENTS_BENCH_BUILD ?? '.tmp/events-bench'}/`);
+const { downloadview, StorageFile } = (await import(
+  new URL('src/index.js', BUILD).href
+)) as typeof Library;
+const { MemoryStorage } = (await import(
+  new URL('storages/memory.js', BUILD).href
+)) as typeof Memory;
 
 const PER_ROUND = Number(process.argv[2] ?? 2000);
 const ROUNDS = Number(process.argv[3] ?? 7);
@@ -75,7 +89,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-for (const file of ['small.bin', 'large.bin']) {
+for (const file of (process.env.FILES ?? 'small.bin,large.bin').split(',')) {
   const samples = new Map<string, number[]>(SETUPS.map((s) => [s.label, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const setup of SETUPS) samples.get(setup.label)?.push(await round(setup, file));
