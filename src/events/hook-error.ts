@@ -11,7 +11,7 @@ export class DownloadHookError extends Error {
   readonly code = 'ERR_DOWNLOAD_HOOK';
   /** The event the hook was told when it failed. */
   readonly event: string;
-  /** Not a request's error: Koa's default handler prints it whatever the answer's status. */
+  /** Never shown to a client; Koa's default error handler logs errors that are not exposed. */
   readonly expose = false;
 
   constructor(event: string, cause: unknown) {
