@@ -1,5 +1,5 @@
 export { DownloadHookError } from './hook-error.ts';
-export { DOWNLOAD_SPAN_NAME } from './telemetry.ts';
+export { DOWNLOAD_SPAN_NAME } from './span-name.ts';
 export type {
   DownloadAbortEvent,
   DownloadCompleteEvent,

@@ -1,7 +1,5 @@
 import type * as OtelApi from '@opentelemetry/api';
-
-/** The span's name: one per download, a child of the request's own span when there is one. */
-export const DOWNLOAD_SPAN_NAME = 'koa-downloadview download';
+import { DOWNLOAD_SPAN_NAME } from './span-name.ts';
 
 /** The tracer's instrumentation scope. */
 const TRACER_NAME = 'koa-downloadview';
@@ -25,14 +23,15 @@ let loaded: Api | undefined | null = null;
 
 /**
  * Starts loading `@opentelemetry/api`, once per process: it is an optional peer dependency, so
- * an app without it must neither fail nor pay for it. Resolves `undefined` when it is absent.
+ * an app without it must neither fail nor pay for it. Resolves `false` when it is absent.
  */
-export function loadTelemetry(): Promise<Api | undefined> {
+export function loadTelemetry(): Promise<boolean> {
   loading ??= import('@opentelemetry/api').then(
     (api) => (loaded = api),
     () => (loaded = undefined),
   );
-  return loading;
+  // Resolves whether the API is there; its types stay out of this module's declarations.
+  return loading.then(Boolean);
 }
 
 /** The load started by `loadTelemetry()` while it is still going on, else `undefined`. */
