@@ -19,6 +19,8 @@ export interface Case {
 export const stats = {
   cases: 0,
   milliseconds: 0,
+  /** Answers by status (206 multipart as `206m`), to show what the generators reach. */
+  statuses: new Map<string, number>(),
   /** Answers that matched a known defect rather than the RFC, by defect id. */
   defects: new Map<string, number>(),
 };
@@ -60,6 +62,8 @@ export async function runBatch(
         request.headers,
       );
       const found = disagreements(expected, response, file.bytes, request.method);
+      const status = expected.body.kind === 'multipart' ? '206m' : String(expected.status);
+      stats.statuses.set(status, (stats.statuses.get(status) ?? 0) + 1);
       if (found.length === 0) return [];
       if (
         (options.tolerateDefects ?? TOLERATE_DEFECTS) &&
