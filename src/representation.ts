@@ -28,3 +28,28 @@ export async function chooseRepresentation(
   }
   return file;
 }
+
+/**
+ * Whether this request's Range must be answered by the app, not by a proxy, and how:
+ * - `'whole'`: a file with precompressed variants resumed with a date in If-Range. Variants
+ *   share their original's Last-Modified (gzip -k keeps it), so a date cannot tell which
+ *   encoding the client holds: the Range is ignored and the whole representation sent (RFC
+ *   9110 §13.1.5 lets a server ignore it), never a splice of two encodings.
+ * - `'stream'`: more ranges than `maxRanges`; proxies have limits of their own (or none), so the
+ *   app's streaming answers it (with the whole file), as it would with no proxy.
+ * - `undefined`: a proxy may answer it.
+ *
+ * @example
+ * rangeForTheApp(ctx, file, 16); // 'whole' for Range + If-Range: <date> on a precompressed route
+ */
+export function rangeForTheApp(
+  ctx: Context,
+  file: DownloadFile,
+  maxRanges: number,
+): 'whole' | 'stream' | undefined {
+  const range = ctx.get('Range');
+  if (range === '') return undefined;
+  const ifRange = ctx.get('If-Range').trim();
+  if (file.encodings.length > 0 && ifRange !== '' && !/^(?:W\/)?"/.test(ifRange)) return 'whole';
+  return range.split(',').length > maxRanges ? 'stream' : undefined;
+}

@@ -39,6 +39,11 @@ export interface StorageStat {
   readonly etag?: string;
   /** The media type recorded with the file, when the storage keeps one. */
   readonly contentType?: string;
+  /**
+   * When the file's record last changed (ctime), for drivers that know it: every write moves
+   * it, even one that restores the mtime. Keys caches of data derived from the bytes.
+   */
+  readonly changed?: Date;
 }
 
 /**

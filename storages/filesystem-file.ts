@@ -29,7 +29,7 @@ export function regularFileStat(fd: number, name: string): StorageStat {
     release(fd);
     fail(err, name);
   }
-  if (info.isFile()) return { size: info.size, modified: info.mtime };
+  if (info.isFile()) return { size: info.size, modified: info.mtime, changed: info.ctime };
   release(fd);
   throw new StorageNotFoundError(DRIVER, name);
 }

@@ -119,6 +119,28 @@ describe('precompressed variants (option precompressed)', () => {
     expect(res.body.equals(BR)).to.equal(true);
   });
 
+  for (const [held, asked] of [
+    ['gzip', 'identity'],
+    ['identity', 'br'],
+    ['br', 'br'],
+  ]) {
+    it(`security: a resume by date (If-Range: <Last-Modified>) never splices: held ${held}, asking ${asked} → 200 whole`, async () => {
+      const first = await get('/report.csv', { 'Accept-Encoding': held });
+      const res = await get('/report.csv', {
+        'Accept-Encoding': asked,
+        Range: 'bytes=100-',
+        'If-Range': String(first.headers['last-modified']),
+      });
+      const whole = { identity: CSV, br: BR, gzip: GZ }[asked]!;
+      expect([res.status, res.body.equals(whole)]).to.deep.equal([200, true]);
+    });
+  }
+
+  it('a range without If-Range on a precompressed route is still served (206)', async () => {
+    const res = await get('/report.csv', { 'Accept-Encoding': 'identity', Range: 'bytes=0-4' });
+    expect([res.status, res.body.toString()]).to.deep.equal([206, CSV.subarray(0, 5).toString()]);
+  });
+
   it('If-None-Match with the variant ETag → 304 with Vary and Content-Encoding', async () => {
     const first = await get('/report.csv', { 'Accept-Encoding': 'br' });
     const res = await get('/report.csv', {

@@ -102,9 +102,14 @@ async function contentEtag(file: DownloadFile, stat: DownloadFileStat): Promise<
   return etag;
 }
 
-/** Only files with a stable identity (a local path or a URL) and a modification time are cached. */
+/**
+ * Only files with a stable identity (a local path or a URL) and a change time are cached: the
+ * record's change time (ctime) where the source knows it, since a rewrite that keeps size and
+ * mtime (`touch -d`, `rsync -t`) still moves it; else the modification time.
+ */
 async function cacheKey(file: DownloadFile, stat: DownloadFileStat): Promise<string | undefined> {
   const identity = (await file.localPath()) ?? (await file.url());
-  if (identity === undefined || stat.modified === undefined) return undefined;
-  return `${identity}\0${stat.size}\0${stat.modified.getTime()}`;
+  const changed = stat.changed ?? stat.modified;
+  if (identity === undefined || changed === undefined) return undefined;
+  return `${identity}\0${stat.size}\0${changed.getTime()}`;
 }

@@ -31,6 +31,12 @@ export interface DownloadFileStat {
   etag?: string;
   /** The media type the source recorded, if any; used only when it is a valid one. */
   contentType?: string;
+  /**
+   * When the file's record last changed (a filesystem's ctime), if the source knows it: it
+   * changes with every write, even one that puts the old mtime back (`touch -d`, `rsync -t`,
+   * `cp -p`), so caches of derived data (content hashes) are keyed by it too.
+   */
+  changed?: Date;
 }
 
 /** The keys of `DownloadFileOptions`, for subclasses that add their own. */

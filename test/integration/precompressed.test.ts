@@ -94,6 +94,16 @@ describe('precompressed variants behind the real proxies (docs/proxies configs)'
         });
       }
 
+      it('a resume by date (If-Range: Last-Modified, shared by every variant) gets the whole variant, never a splice', async function () {
+        const first = await rawGet(`${proxy!.url}/report.csv`, { 'Accept-Encoding': 'gzip' });
+        const res = await rawGet(`${proxy!.url}/report.csv`, {
+          'Accept-Encoding': 'identity',
+          Range: 'bytes=100-',
+          'If-Range': String(first.headers['last-modified']),
+        });
+        expect([res.status, res.body.equals(CSV)]).to.deep.equal([200, true]);
+      });
+
       it('a range over the br variant: 206 with the variant bytes (lighttpd: the whole variant)', async function () {
         const res = await rawGet(`${proxy!.url}/report.csv`, {
           'Accept-Encoding': 'br',
