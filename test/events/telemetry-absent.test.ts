@@ -55,6 +55,11 @@ console.log(JSON.stringify({ status: res.status, body, events, errors }));
 `;
 }
 
+function withoutCoverage(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  // Empty, not absent: Node copies its own NODE_V8_COVERAGE into a child's env that lacks it.
+  return { ...env, NODE_V8_COVERAGE: '' };
+}
+
 describe('download events: OpenTelemetry API not installed', () => {
   it('downloads and hooks work, no error, when @opentelemetry/api cannot be resolved', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kdv-no-otel-'));
@@ -70,7 +75,9 @@ describe('download events: OpenTelemetry API not installed', () => {
       const { stdout, stderr } = await run(
         process.execPath,
         ['--import', tsx, '--import', register, join(dir, 'app.mjs')],
-        { cwd: dir, timeout: 15000 },
+        // Without NODE_V8_COVERAGE: under c8, the child's coverage of the same files (compiled
+        // by its own tsx) would be merged with this process's and mislead the report.
+        { cwd: dir, timeout: 15000, env: withoutCoverage(process.env) },
       );
       expect(stderr).to.include('blocked @opentelemetry/api');
       const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<
