@@ -8,6 +8,7 @@
  * });
  */
 export class DownloadHookError extends Error {
+  /** Stable code to match on, never the message text. */
   readonly code = 'ERR_DOWNLOAD_HOOK';
   /** The event the hook was told when it failed. */
   readonly event: string;

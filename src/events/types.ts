@@ -7,7 +7,12 @@ export interface DownloadEventBase {
   /** The name the user sees (`Content-Disposition`). */
   readonly filename: string;
   /** Where the bytes come from: the storage's driver label and the name in it. */
-  readonly source: { readonly driver: string; readonly name: string };
+  readonly source: {
+    /** The storage's driver label (`filesystem`, `s3`, …), or the class name for other kinds. */
+    readonly driver: string;
+    /** The file's name in its storage, or its download name for other kinds. */
+    readonly name: string;
+  };
   /** The request method (`GET` or `HEAD`). */
   readonly method: string;
   /** The request path (`ctx.path`). */
@@ -21,6 +26,7 @@ export interface DownloadEventBase {
  * and headers are set. Every start is followed by one `complete`, `abort` or `offload`.
  */
 export interface DownloadStartEvent extends DownloadEventBase {
+  /** Tells this event from the others of `DownloadEvent`. */
   readonly type: 'start';
   /** The backend that answers: `'stream'`, `'nginx'`, `'apache'`, `'lighttpd'`, `'caddy'`, … */
   readonly backend: string;
@@ -49,6 +55,7 @@ export interface DownloadEndFields extends DownloadEventBase {
 
 /** The response was sent to the end: every byte of the body went to the connection. */
 export interface DownloadCompleteEvent extends DownloadEndFields {
+  /** Tells this event from the others of `DownloadEvent`. */
   readonly type: 'complete';
   /** Whether the client was sent every byte announced (`bytes === expectedBytes`). */
   readonly complete: boolean;
@@ -59,7 +66,9 @@ export interface DownloadCompleteEvent extends DownloadEndFields {
  * mid-body (that failure is also reported through `app.emit('error')`). `bytes` says where.
  */
 export interface DownloadAbortEvent extends DownloadEndFields {
+  /** Tells this event from the others of `DownloadEvent`. */
   readonly type: 'abort';
+  /** Always `false`: the client did not get every byte announced. */
   readonly complete: false;
 }
 
@@ -69,14 +78,24 @@ export interface DownloadAbortEvent extends DownloadEndFields {
  * (docs/events.md).
  */
 export interface DownloadOffloadEvent extends DownloadEventBase {
+  /** Tells this event from the others of `DownloadEvent`. */
   readonly type: 'offload';
+  /** The backend that handed the file over: `'nginx'`, `'apache'`, `'caddy'`, `'redirect'`, … */
   readonly backend: string;
   /** The status Koa sent to the proxy: 200, or 304 when a conditional middleware answered. */
   readonly status: number;
   /** The header that hands the file over and its value (`X-Accel-Redirect`, `X-Sendfile`, `Location`). */
-  readonly handoff: { readonly header: string; readonly value: string } | undefined;
+  readonly handoff:
+    | {
+        /** The header's name, as sent. */
+        readonly header: string;
+        /** The header's value, as sent. */
+        readonly value: string;
+      }
+    | undefined;
   /** Whether the answer reached the proxy (`false`: the connection closed first). */
   readonly complete: boolean;
+  /** Milliseconds from the moment `downloadview()` found the file to the end of the answer. */
   readonly durationMs: number;
 }
 
@@ -86,10 +105,13 @@ export interface DownloadOffloadEvent extends DownloadEventBase {
  * `start` precedes it, and the error goes on to the app's error handling as usual.
  */
 export interface DownloadErrorEvent extends DownloadEventBase {
+  /** Tells this event from the others of `DownloadEvent`. */
   readonly type: 'error';
   /** The HTTP status the error answers with. */
   readonly status: number;
+  /** The HTTP error the download was refused with; a storage's error, if any, is its `cause`. */
   readonly error: Error;
+  /** Milliseconds from the moment `downloadview()` found the file to the refusal. */
   readonly durationMs: number;
 }
 
