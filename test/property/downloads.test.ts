@@ -13,7 +13,7 @@ import { startTargets, type PropertyServer } from './targets.ts';
  * PROPERTY_RUNS sets the requests per target (default below; `npm run test:deep` asks ten
  * times more); PROPERTY_SEED replays a seed fast-check printed.
  */
-const CASES_PER_TARGET = Number(process.env.PROPERTY_RUNS ?? 3000);
+const CASES_PER_TARGET = Number(process.env.PROPERTY_RUNS ?? 4000);
 const SEED =
   process.env.PROPERTY_SEED === undefined ? undefined : Number(process.env.PROPERTY_SEED);
 const BATCH = 32;
