@@ -123,7 +123,7 @@ describe('precompressed variants (option precompressed)', () => {
     ['gzip', 'identity'],
     ['identity', 'br'],
     ['br', 'br'],
-  ]) {
+  ] as const) {
     it(`security: a resume by date (If-Range: <Last-Modified>) never splices: held ${held}, asking ${asked} → 200 whole`, async () => {
       const first = await get('/report.csv', { 'Accept-Encoding': held });
       const res = await get('/report.csv', {

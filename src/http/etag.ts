@@ -27,8 +27,11 @@ export function isStrongEtag(tag: string): boolean {
   return STRONG_ENTITY_TAG.test(tag);
 }
 
-/** entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE (RFC 9110 §8.8.3); commas may sit inside quotes. */
-const ENTITY_TAG = /\s*(W\/)?"([^"]*)"\s*(?:,|$)/gy;
+/**
+ * entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE (RFC 9110 §8.8.3); commas may sit inside quotes.
+ * Empty list elements (`"a", , "b"`) are skipped: a recipient MUST ignore them (§5.6.1.2).
+ */
+const ENTITY_TAG = /[\s,]*(W\/)?"([^"]*)"\s*(?:,|$)/gy;
 
 /**
  * The entity tags of an If-Match / If-None-Match / If-Range value, or `'*'`. Malformed

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseEtagList, strongMatch, weakMatch } from './etag.ts';
+import { parseHttpDate } from './http-date.ts';
 
 /** The validators of the selected representation. */
 export interface Validators {
@@ -69,7 +70,7 @@ export function ifRangeAllowsPartial(ifRange: string | undefined, validators: Va
   if (value.startsWith('"') || value.startsWith('W/')) {
     return validators.etag !== undefined && strongMatch(value, validators.etag);
   }
-  const date = parseHttpDate(value);
+  const date = parseHttpDate(value.trim());
   const lastModified = validators.lastModified;
   return date !== undefined && lastModified !== undefined && date === seconds(lastModified);
 }
@@ -106,7 +107,7 @@ function ifNoneMatchHolds(header: string, etag: string | undefined): boolean {
 
 /** `true`/`false` when the comparison can be made, `undefined` when it cannot. */
 function modifiedSince(header: string, lastModified: Date | undefined): boolean | undefined {
-  const date = parseHttpDate(header);
+  const date = parseHttpDate(header.trim());
   if (date === undefined || lastModified === undefined) return undefined;
   return seconds(lastModified) > date;
 }
@@ -114,11 +115,4 @@ function modifiedSince(header: string, lastModified: Date | undefined): boolean 
 /** HTTP dates have one-second resolution (RFC 9110 §5.6.7): compare whole seconds. */
 function seconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
-}
-
-function parseHttpDate(value: string): number | undefined {
-  // Entity tags and numbers are not dates, though Date.parse would accept some of them.
-  if (!/^[A-Za-z]{3},? /.test(value.trim())) return undefined;
-  const time = Date.parse(value);
-  return Number.isNaN(time) ? undefined : Math.floor(time / 1000);
 }
