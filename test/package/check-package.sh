@@ -23,11 +23,13 @@ fail() {
 }
 
 # Size budget of the tarball, in bytes. Measured on 2026-12-01 (0.1.0, 199 files, source maps
-# with their sources inlined): 209,163 packed, 735,565 unpacked. About 15% headroom: growing
-# past it should be a decision (raise the figures here in the same commit, saying why), not an
-# accident.
-max_packed=240000
-max_unpacked=850000
+# with their sources inlined): 209,163 packed, 735,565 unpacked. Raised the same day to
+# 284,540 / 980,684 (265 files) by three features: signed links (src/signing), download events
+# and OpenTelemetry (src/events) and precompressed variants, each with inlined sources. About
+# 15% headroom: growing past it should be a decision (raise the figures here in the same
+# commit, saying why), not an accident.
+max_packed=330000
+max_unpacked=1130000
 
 cd "$root"
 step "build and pack"
