@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { expect } from 'chai';
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, Middleware } from 'koa';
 import compress from 'koa-compress';
 import conditional from 'koa-conditional-get';
 import etag from 'koa-etag';
@@ -19,6 +19,7 @@ import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { tempTree } from '../support/fixtures.ts';
 import { parseMultipart, request } from '../support/http.ts';
 import { serve, type TestServer } from '../support/koa.ts';
+import { jsonErrors } from './support/offload-setups.ts';
 
 // Downloads inside the middleware stacks real Koa apps have, in the orders users write them:
 // koa-compress, koa-conditional-get + koa-etag, and an error handler that answers JSON.
@@ -26,17 +27,6 @@ import { serve, type TestServer } from '../support/koa.ts';
 /** Compressible (text) and large enough for koa-compress's 1 KiB threshold. */
 const CSV = Buffer.from('id,total\n'.repeat(4000));
 const BIN = randomBytes(64 * 1024 + 7);
-
-/** The error handler many apps write: JSON bodies, status from the error, nothing else. */
-const jsonErrors: Middleware = async (ctx: Context, next: Next) => {
-  try {
-    await next();
-  } catch (err) {
-    const status = (err as { status?: number }).status ?? 500;
-    ctx.status = status;
-    ctx.body = { error: status < 500 ? (err as Error).message : 'Internal Server Error' };
-  }
-};
 
 const STACKS: Record<string, (view: Middleware) => Middleware[]> = {
   'compress() before downloadview()': (view) => [compress(), view],

@@ -3,20 +3,12 @@ import { chmod, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
-import type { Backend } from '../../src/backends/backend.ts';
-import {
-  apache,
-  caddy,
-  downloadview,
-  lighttpd,
-  nginx,
-  storageDownload,
-  type DownloadRule,
-} from '../../src/index.ts';
+import { downloadview, storageDownload } from '../../src/index.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { serve, type TestServer } from '../support/koa.ts';
 import { requireBinary } from './support/require-binary.ts';
-import { startProxy, type ProxyKind, type RunningProxy } from './support/proxies.ts';
+import { offloadByUrl, PROXY_KINDS } from './support/offload-setups.ts';
+import { startProxy, type RunningProxy } from './support/proxies.ts';
 
 // Precompressed siblings offloaded through the real proxies, configured from docs/proxies/:
 // the proxy sends the variant the app chose, labelled with the app's Content-Encoding.
@@ -26,19 +18,6 @@ const VARIANTS: Record<string, Buffer> = {
   'report.csv': CSV,
   'report.csv.br': brotliCompressSync(CSV),
   'report.csv.gz': gzipSync(CSV),
-};
-
-const SETUPS: Record<ProxyKind, (dir: string) => { backend: Backend; rule: DownloadRule }> = {
-  nginx: () => ({
-    backend: nginx(),
-    rule: { sourceUrl: '/media/', destinationUrl: '/protected/' },
-  }),
-  apache: (dir) => ({ backend: apache(), rule: { sourceUrl: '/media/', destinationDir: dir } }),
-  lighttpd: (dir) => ({ backend: lighttpd(), rule: { sourceUrl: '/media/', destinationDir: dir } }),
-  caddy: () => ({
-    backend: caddy(),
-    rule: { sourceUrl: '/media/', destinationUrl: '/protected/' },
-  }),
 };
 
 describe('precompressed variants behind the real proxies (docs/proxies configs)', function () {
@@ -56,14 +35,14 @@ describe('precompressed variants behind the real proxies (docs/proxies configs)'
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  for (const kind of Object.keys(SETUPS) as ProxyKind[]) {
+  for (const kind of PROXY_KINDS) {
     describe(kind, function () {
       let app: TestServer | undefined;
       let proxy: RunningProxy | undefined;
 
       before(async function () {
         requireBinary(this, kind);
-        const { backend, rule } = SETUPS[kind](filesDir);
+        const { backend, rule } = offloadByUrl(kind, filesDir, '/media/');
         const storage = new FileSystemStorage({ location: filesDir, baseUrl: '/media/' });
         app = await serve(
           downloadview({ backend, rules: [rule] }),

@@ -1,7 +1,7 @@
 import cors from '@koa/cors';
 import Router from '@koa/router';
 import { expect } from 'chai';
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, Middleware } from 'koa';
 import compress from 'koa-compress';
 import conditional from 'koa-conditional-get';
 import etag from 'koa-etag';
@@ -11,21 +11,13 @@ import { chmod, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend } from '../../src/backends/backend.ts';
-import {
-  apache,
-  caddy,
-  downloadview,
-  lighttpd,
-  nginx,
-  storageDownload,
-  type DownloadRule,
-} from '../../src/index.ts';
+import { downloadview, storageDownload } from '../../src/index.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { parseMultipart, request, type RawResponse } from '../support/http.ts';
 import { serve, type TestServer } from '../support/koa.ts';
 import { requireBinary } from './support/require-binary.ts';
-import { startProxy, type ProxyKind, type RunningProxy } from './support/proxies.ts';
+import { jsonErrors, offloadByUrl, PROXY_KINDS } from './support/offload-setups.ts';
+import { startProxy, type RunningProxy } from './support/proxies.ts';
 
 // Every middleware stack of test/integration/middleware-stacks*.test.ts, in the order users
 // write them, in front of downloadview() with an offload backend, behind the real proxy
@@ -35,16 +27,6 @@ import { startProxy, type ProxyKind, type RunningProxy } from './support/proxies
 const CSV = Buffer.from('id,total\n'.repeat(4000));
 const BIN = randomBytes(512 * 1024 + 3);
 const OFFLOAD_HEADERS = ['x-accel-redirect', 'x-sendfile', 'x-offload-url', 'x-accel-buffering'];
-
-const jsonErrors: Middleware = async (ctx: Context, next: Next) => {
-  try {
-    await next();
-  } catch (err) {
-    const status = (err as { status?: number }).status ?? 500;
-    ctx.status = status;
-    ctx.body = { error: status < 500 ? (err as Error).message : 'Internal Server Error' };
-  }
-};
 
 const STACKS: Record<string, () => Middleware[]> = {
   'koa-compress': () => [compress()],
@@ -59,19 +41,6 @@ const STACKS: Record<string, () => Middleware[]> = {
     conditional(),
     etag(),
   ],
-};
-
-const PROXIES: Record<ProxyKind, (dir: string) => { backend: Backend; rule: DownloadRule }> = {
-  nginx: () => ({
-    backend: nginx(),
-    rule: { sourceUrl: '/files/', destinationUrl: '/protected/' },
-  }),
-  apache: (dir) => ({ backend: apache(), rule: { sourceUrl: '/files/', destinationDir: dir } }),
-  lighttpd: (dir) => ({ backend: lighttpd(), rule: { sourceUrl: '/files/', destinationDir: dir } }),
-  caddy: () => ({
-    backend: caddy(),
-    rule: { sourceUrl: '/files/', destinationUrl: '/protected/' },
-  }),
 };
 
 const leaked = (res: RawResponse) =>
@@ -91,7 +60,7 @@ describe('edges: every middleware stack, offloaded behind every real proxy', fun
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  for (const kind of Object.keys(PROXIES) as ProxyKind[]) {
+  for (const kind of PROXY_KINDS) {
     for (const [label, stack] of Object.entries(STACKS)) {
       describe(`${kind}, ${label} before downloadview()`, function () {
         let app: TestServer | undefined;
@@ -101,7 +70,7 @@ describe('edges: every middleware stack, offloaded behind every real proxy', fun
 
         before(async function () {
           requireBinary(this, kind);
-          const { backend, rule } = PROXIES[kind](filesDir);
+          const { backend, rule } = offloadByUrl(kind, filesDir, '/files/');
           const storage = new FileSystemStorage({ location: filesDir, baseUrl: '/files/' });
           const router = new Router();
           router.get('/files/*path', storageDownload({ storage }));
