@@ -75,7 +75,9 @@ for (const script of ['demo', 'demo:nginx']) {
   describe(`npm run ${script}: stopping it stops every process it started`, function () {
     this.timeout(30_000);
     before(function () {
-      if (!existsSync('/proc/self/stat')) this.skip(); // the process table is read from /proc
+      // The process table is read from /proc.
+      if (!existsSync('/proc/self/stat'))
+        skipOrFail(this, 'no /proc to read the process table from');
       if (script === 'demo:nginx' && !findNginx()) skipOrFail(this, 'nginx is not installed');
     });
 
