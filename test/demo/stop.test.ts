@@ -35,12 +35,24 @@ function descendants(root: number): number[] {
   return found.slice(1);
 }
 
+/** The command line of `pid`, or undefined once it has exited (even between two reads). */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Processes of `pids` still alive (a zombie waiting for its parent counts as ended). */
 function alive(pids: number[]): string[] {
   const table = new Map(processes().map(([pid, , state]) => [pid, state]));
   return pids
     .filter((pid) => table.has(pid) && table.get(pid) !== 'Z')
-    .map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+    .flatMap((pid) => {
+      const command = commandLine(pid);
+      return command === undefined ? [] : [`${pid} ${command}`];
+    });
 }
 
 async function startNpm(script: string): Promise<{ npm: ChildProcess; url: string }> {
@@ -85,7 +97,7 @@ for (const script of ['demo', 'demo:nginx']) {
       it(`on ${how}`, async () => {
         const { npm, url } = await startNpm(script);
         const started = descendants(npm.pid!);
-        const names = started.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+        const names = started.map((pid) => commandLine(pid) ?? '');
         expect(names.some((name) => name.includes('s3rver'))).to.equal(true);
         if (script === 'demo:nginx')
           expect(names.some((n) => n.startsWith('nginx'))).to.equal(true);
