@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { DownloadFile } from '../files/download-file.ts';
 import { countBodyBytes, responseGone, type ByteCount } from './byte-counter.ts';
 import { DownloadHookError } from './hook-error.ts';
+import { downloadMeters, recordDownload, type DownloadMeters } from './metrics.ts';
 import {
   loadTelemetry,
   startDownloadSpan,
@@ -46,7 +47,8 @@ export function downloadEvents(
   const start = (ctx: Context, file: DownloadFile) => {
     const base = eventBase(ctx, file);
     const span = telemetry ? startDownloadSpan(spanAttributes(base)) : undefined;
-    return hook || span ? new DownloadReport(base, hook, span) : undefined;
+    const meters = telemetry ? downloadMeters() : undefined;
+    return hook || span || meters ? new DownloadReport(base, hook, span, meters) : undefined;
   };
   return {
     begin(ctx, file) {
@@ -98,15 +100,22 @@ export class DownloadReport {
   readonly #base: DownloadEventBase;
   readonly #hook: DownloadHook | undefined;
   readonly #span: DownloadSpan | undefined;
+  readonly #meters: DownloadMeters | undefined;
   readonly #startedAt = performance.now();
   #backend = '';
   #count: ByteCount | undefined;
   #ended = false;
 
-  constructor(base: DownloadEventBase, hook?: DownloadHook, span?: DownloadSpan) {
+  constructor(
+    base: DownloadEventBase,
+    hook?: DownloadHook,
+    span?: DownloadSpan,
+    meters?: DownloadMeters,
+  ) {
     this.#base = base;
     this.#hook = hook;
     this.#span = span;
+    this.#meters = meters;
   }
 
   /** The backend named `backend` has set the answer; nothing of it has been sent yet. */
@@ -139,6 +148,9 @@ export class DownloadReport {
       if (status >= 500) this.#span.fail(error);
       this.#span.end();
     }
+    if (this.#meters) {
+      recordDownload(this.#meters, { status, aborted: false, offloaded: false });
+    }
     const durationMs = this.#elapsed();
     this.#tell(withBase(this.#base, { type: 'error', status, error, durationMs }));
   }
@@ -156,6 +168,11 @@ export class DownloadReport {
     if (!count) {
       this.#endSpan(status, { 'koa_downloadview.aborted': !finished });
       const handoff = handoffHeader(ctx.res);
+      if (this.#meters) {
+        // A 304 the app answered itself for an offloadable file hands nothing over.
+        const offloaded = handoff !== undefined;
+        recordDownload(this.#meters, { backend, status, aborted: !finished, offloaded });
+      }
       const complete = finished;
       this.#tell(
         withBase(this.#base, { type: 'offload', backend, status, handoff, complete, durationMs }),
@@ -167,6 +184,15 @@ export class DownloadReport {
       'koa_downloadview.bytes': bytes,
       'koa_downloadview.aborted': !finished,
     });
+    if (this.#meters) {
+      recordDownload(this.#meters, {
+        backend,
+        status,
+        bytes,
+        aborted: !finished,
+        offloaded: false,
+      });
+    }
     const expectedBytes = expectedBodyBytes(ctx);
     const sent = { backend, status, bytes, expectedBytes, durationMs };
     if (!finished)

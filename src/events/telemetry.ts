@@ -34,6 +34,11 @@ export function loadTelemetry(): Promise<boolean> {
   return loading.then(Boolean);
 }
 
+/** The API once `loadTelemetry()` found it; `undefined` while loading or when it is absent. */
+export function loadedTelemetryApi(): Api | undefined {
+  return loaded ?? undefined;
+}
+
 /** The load started by `loadTelemetry()` while it is still going on, else `undefined`. */
 export function telemetryLoading(): Promise<unknown> | undefined {
   return loaded === null ? loadTelemetry() : undefined;
