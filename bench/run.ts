@@ -4,7 +4,7 @@
  * runs (small files, one short round): it proves the benchmark works and asserts nothing.
  *
  * Options: --quick, --rounds N, --seconds S, --slow-seconds S (scenario 5),
- * --only s1,s2,…,js,chunk, --out DIR.
+ * --only s1,s2,…,js,events,chunk, --out DIR.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
@@ -16,6 +16,7 @@ import { prepareFixtures, type Fixtures } from './lib/fixtures.ts';
 import { format, interleaved, type Sample, type Target } from './lib/measure.ts';
 import { startKoa, startNginx, type BenchServer } from './lib/processes.ts';
 import { cpuSeconds, rssBytes, sampleRss } from './lib/proc.ts';
+import { EVENT_CONTENDERS, JS_CONTENDERS } from './lib/in-process-contenders.ts';
 import { slowClients } from './lib/slow-clients.ts';
 import { describeMachine, writeReport, type RunOptions } from './lib/report.ts';
 import { runWrk } from './lib/wrk.ts';
@@ -38,7 +39,7 @@ const options: RunOptions = {
   seconds: Number(args.seconds ?? (quick ? 1 : 5)),
   slowClientSeconds: Number(args['slow-seconds'] ?? (quick ? 2 : 20)),
 };
-const only = new Set((args.only ?? 's1,s2,s3,s4,js,s5,s6').split(','));
+const only = new Set((args.only ?? 's1,s2,s3,s4,js,events,s5,s6').split(','));
 const log = (line: string) => console.log(line);
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -52,7 +53,10 @@ try {
   if (only.has('s1') || only.has('s2') || only.has('s3') || only.has('s4')) {
     samples.push(...(await fileScenarios(fixtures)));
   }
-  if (only.has('js')) samples.push(...(await inProcessScenario()));
+  if (only.has('js')) samples.push(...(await inProcessScenario('js per download', JS_CONTENDERS)));
+  if (only.has('events')) {
+    samples.push(...(await inProcessScenario('events per download', EVENT_CONTENDERS)));
+  }
   if (only.has('s5')) samples.push(...(await slowClientScenario(fixtures)));
   if (only.has('s6')) samples.push(...(await s3Scenario(fixtures)));
   if (only.has('chunk')) samples.push(...(await chunkSizeScenario(fixtures)));
@@ -148,14 +152,18 @@ async function fileScenarios(files: Fixtures): Promise<Sample[]> {
 }
 
 /**
- * Scenario "js": the library's own JavaScript per download, against a bare Koa handler sending
- * the same bytes with the same headers, each in a fresh process driven in-process
- * (bench/servers/in-process.ts): no network, disk or thread pool, so little noise.
+ * Scenarios measured in-process (bench/servers/in-process.ts), each contender in a fresh
+ * process: no network, disk or thread pool, so little noise. "js": the library's own JavaScript
+ * per download, against a bare Koa handler sending the same bytes with the same headers.
+ * "events": what download events and OpenTelemetry cost, from an app without the API to one
+ * with an SDK recording spans and metrics.
  */
-async function inProcessScenario(): Promise<Sample[]> {
-  log('js per download');
+async function inProcessScenario(
+  scenario: string,
+  contenders: readonly string[],
+): Promise<Sample[]> {
+  log(scenario);
   const script = join(import.meta.dirname, 'servers', 'in-process.ts');
-  const contenders = ['koa-downloadview', 'bare Koa handler'];
   const downloads = quick ? 2000 : 100_000;
   const results: Sample[] = [];
   for (let round = 0; round < options.rounds; round++) {
@@ -168,7 +176,7 @@ async function inProcessScenario(): Promise<Sample[]> {
       );
       const { cpuMicroseconds } = JSON.parse(stdout) as { cpuMicroseconds: number };
       results.push({
-        scenario: 'js per download',
+        scenario,
         contender,
         round,
         metric: 'µs',
@@ -176,9 +184,7 @@ async function inProcessScenario(): Promise<Sample[]> {
         serverCpuSeconds: (cpuMicroseconds * downloads) / 1e6,
         bytes: 0,
       });
-      log(
-        `  js per download · ${contender} · round ${round + 1}: ${format(cpuMicroseconds, 'µs')}`,
-      );
+      log(`  ${scenario} · ${contender} · round ${round + 1}: ${format(cpuMicroseconds, 'µs')}`);
     }
   }
   return results;

@@ -11,18 +11,61 @@
  */
 import Router from '@koa/router';
 import Koa from 'koa';
+import { register } from 'node:module';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import type * as Library from '../../src/index.ts';
 import type * as MemoryModule from '../../storages/memory.ts';
+import { EVENT_CONTENDERS, JS_CONTENDERS } from '../lib/in-process-contenders.ts';
+
+const IN_PROCESS_CONTENDERS = [...JS_CONTENDERS, ...EVENT_CONTENDERS] as const;
+type InProcessContender = (typeof IN_PROCESS_CONTENDERS)[number];
+
+const [contender, count] = process.argv.slice(2) as [InProcessContender, string];
+if (!IN_PROCESS_CONTENDERS.includes(contender)) throw new Error(`unknown contender ${contender}`);
+
+// Before anything loads the API: the library loads it lazily, on its first download.
+const telemetry = await prepareTelemetry(contender);
 
 const dist = (path: string) => new URL(`../../dist/${path}`, import.meta.url).href;
 const { downloadview, storageDownload } = (await import(dist('src/index.js'))) as typeof Library;
 const { MemoryStorage } = (await import(dist('storages/memory.js'))) as typeof MemoryModule;
 
-/** The contenders this script can be, named as the benchmark (bench/run.ts) reports them. */
-const IN_PROCESS_CONTENDERS = ['koa-downloadview', 'bare Koa handler'] as const;
-type InProcessContender = (typeof IN_PROCESS_CONTENDERS)[number];
+/**
+ * Puts the process in the telemetry state the contender names, and returns a check, run after
+ * the warm-up, that the state is the one measured (an SDK that records nothing, or an API that
+ * loads after all, would make the figure a lie).
+ */
+async function prepareTelemetry(which: InProcessContender): Promise<() => Promise<void>> {
+  if (which === 'events: API absent') {
+    register('../lib/block-otel-api.mjs', import.meta.url);
+    return async () => {
+      const found = await import('@opentelemetry/api').then(
+        () => true,
+        () => false,
+      );
+      if (found) throw new Error('@opentelemetry/api loaded although it is blocked');
+    };
+  }
+  if (which !== 'events: SDK, traces + metrics') return () => Promise.resolve();
+  const { metrics, trace } = await import('@opentelemetry/api');
+  const { BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base');
+  const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics');
+  // Spans are recorded but not exported, and counters aggregated until collected: the cost of
+  // the library's instrumentation, not of an exporter.
+  class CollectedOnDemand extends MetricReader {
+    protected override onForceFlush = () => Promise.resolve();
+    protected override onShutdown = () => Promise.resolve();
+  }
+  const reader = new CollectedOnDemand();
+  trace.setGlobalTracerProvider(new BasicTracerProvider());
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  return async () => {
+    const { resourceMetrics } = await reader.collect();
+    const counted = resourceMetrics.scopeMetrics.some((scope) => scope.metrics.length > 0);
+    if (!counted) throw new Error('the SDK counted no download');
+  };
+}
 
 const NAME = 'small-1KiB.bin';
 const CONTENT = Buffer.alloc(1024, 7);
@@ -32,8 +75,14 @@ function app(contender: InProcessContender): Koa {
   const koa = new Koa();
   koa.silent = true;
   const router = new Router();
-  if (contender === 'koa-downloadview') {
-    koa.use(downloadview());
+  if (contender !== 'bare Koa handler') {
+    koa.use(
+      downloadview(
+        contender === 'events: onDownload hook, telemetry off'
+          ? { onDownload: () => undefined, telemetry: false }
+          : {},
+      ),
+    );
     router.get(
       '/files/*path',
       storageDownload({ storage: new MemoryStorage({ files: { [NAME]: CONTENT } }) }),
@@ -83,14 +132,13 @@ function download(handler: Handler): Promise<number> {
   });
 }
 
-const [contender, count] = process.argv.slice(2) as [InProcessContender, string];
-if (!IN_PROCESS_CONTENDERS.includes(contender)) throw new Error(`unknown contender ${contender}`);
 const downloads = Number(count);
 const handler = app(contender).callback();
 // Warm-up, discarded: the JIT compiles the path first.
 for (let i = 0; i < Math.min(downloads, 5000); i++) await download(handler);
 const status = await download(handler);
 if (status !== 200) throw new Error(`${contender} answered ${status}`);
+await telemetry();
 const before = process.cpuUsage();
 for (let i = 0; i < downloads; i++) await download(handler);
 const cpu = process.cpuUsage(before);
