@@ -14,6 +14,7 @@ import {
   xAccelRedirect,
   xSendfile,
   type Backend,
+  type DownloadHook,
   type DownloadRule,
   type DownloadViewOptions,
   type MiddlewareBackendName,
@@ -142,10 +143,10 @@ export function createDemoApp(options: DownloadViewOptions = {}, demo: DemoOptio
   });
   storageRoutes(router, demo);
   fileKindRoutes(router);
-  routeBackendRoutes(router, demo);
+  routeBackendRoutes(router, demo, served.onDownload);
   const app = new Koa();
   app.use(served.middleware);
-  app.use(downloadview(appOptions(options, demo)));
+  app.use(downloadview({ onDownload: served.onDownload, ...appOptions(options, demo) }));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
@@ -195,18 +196,18 @@ function fileKindRoutes(router: Router): void {
   );
 }
 
-function routeBackendRoutes(router: Router, demo: DemoOptions): void {
+function routeBackendRoutes(router: Router, demo: DemoOptions, onDownload: DownloadHook): void {
   // A backend for one route: the route's own downloadview() runs after its handler. Without
   // the S3 server, the filesystem storage's URL (this app's own /storage/ route) stands in.
   const redirected = demo.s3?.storage ?? files;
   router.get(
     '/redirect/*path',
-    downloadview({ backend: 'redirect' }),
+    downloadview({ backend: 'redirect', onDownload }),
     storageDownload({ storage: redirected }),
   );
   router.get(
     '/auto/*path',
-    downloadview({ backend: 'auto', trustedProxies: ['127.0.0.1'] }),
+    downloadview({ backend: 'auto', trustedProxies: ['127.0.0.1'], onDownload }),
     storageDownload({ storage: files }),
   );
   // The per-route wrappers: the response is what the proxy expects, so without that proxy in

@@ -31,7 +31,7 @@ export function homePage(context: PageContext): string {
 <style>${STYLE}</style></head>
 <body><header><h1>koa-downloadview demo</h1>${setup(context)}</header>
 <main><section class="served"><h2>Last downloads</h2>
-<p>Who sent the bytes of each answer, as the app decided it (refreshed every 2 s).</p>
+<p>Who sent the bytes of each answer, from the library's download events (<code>onDownload</code>): what Node sent and in how long, or the hand-off to the proxy (refreshed every 2 s).</p>
 <iframe src="/_demo/served" title="Last downloads"></iframe></section>
 <section><h2>Streaming with ranges</h2>
 <p>An HTML5 video streamed by Koa: the browser asks for byte ranges as it plays and seeks,
@@ -78,7 +78,8 @@ export function servedPanel(recent: readonly ServedDownload[], context: PageCont
   const rows = recent.map(
     (d) => `<tr><td>${d.at.toISOString().slice(11, 19)}</td><td>${escape(d.path)}</td>
 <td>${d.range ? escape(d.range) : ''}</td><td class="status">${d.status}</td>
-<td><strong>${escape(byWhom(d, context))}</strong></td><td>${escape(d.how)}</td></tr>`,
+<td><strong>${escape(byWhom(d, context))}</strong></td>
+<td>${escape(d.how)}${d.sent ? `<br><small>Node sent ${escape(d.sent)}</small>` : ''}</td></tr>`,
   );
   const body = rows.length
     ? `<table><tr><th>time</th><th>path</th><th>Range</th><th>status</th><th>sent by</th><th>how</th></tr>${rows.join('')}</table>`

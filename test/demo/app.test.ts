@@ -106,6 +106,28 @@ describe('demo app on embedded defaults', () => {
     expect(panel).to.contain('<strong>S3 (presigned URL)</strong>');
   });
 
+  it('tells on its panel, from the download events, what Node sent and what it refused', async () => {
+    const panelNow = async () => (await request(`${url}/_demo/served`)).body.toString();
+    await request(`${url}/memory/big.bin`, { headers: { Range: 'bytes=10-29' } });
+    // `complete` is told when the response finished, which the client may see first.
+    let panel = await panelNow();
+    for (let i = 0; i < 50 && !panel.includes('20 of 20 bytes in'); i++) panel = await panelNow();
+    expect(panel).to.contain('streamed bytes 10-29/4194304');
+    expect(panel).to.contain('Node sent 20 of 20 bytes in');
+    // A download refused by the library (an `error` event), and a route that refused before
+    // choosing a file (no event: recorded by the panel's middleware).
+    expect((await request(`${url}/memory/missing.bin`)).status).to.equal(404);
+    expect((await request(`${url}/invoices/2`)).status).to.equal(403);
+    panel = await panelNow();
+    const row = (path: string, status: number) =>
+      new RegExp(
+        `${path}</td>\\s*<td></td><td class="status">${status}</td>\\s*` +
+          `<td><strong>Koa</strong></td>\\s*<td>refused \\(${status}\\)</td>`,
+      );
+    expect(panel).to.match(row('/memory/missing\\.bin', 404));
+    expect(panel).to.match(row('/invoices/2', 403));
+  });
+
   it('answers a range of the memory file with 206', async () => {
     const res = await request(`${url}/memory/big.bin`, { headers: { Range: 'bytes=251-253' } });
     expect(res.status).to.equal(206);
