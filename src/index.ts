@@ -43,3 +43,9 @@ export * from './route-backends.ts';
 export { encodeNameForUrl, joinUrl, normalizeName } from './names.ts';
 export { generatorStream, sliceStream } from './generator-stream.ts';
 export * from './events/index.ts';
+export {
+  DEFAULT_MATERIALIZE_TIMEOUT,
+  materialize,
+  type MaterializeOptions,
+} from './materialize/materialize.ts';
+export type { MaterializedMetadata } from './materialize/metadata.ts';
