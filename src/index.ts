@@ -49,3 +49,20 @@ export {
   type MaterializeOptions,
 } from './materialize/materialize.ts';
 export type { MaterializedMetadata } from './materialize/metadata.ts';
+export { healthcheck, type HealthcheckOptions } from './doctor/healthcheck.ts';
+export {
+  runDoctor,
+  CHECKS,
+  type CheckId,
+  type CheckResult,
+  type DoctorOptions,
+  type DoctorReport,
+} from './doctor/run.ts';
+export {
+  DIAGNOSES,
+  type Diagnosis,
+  type DiagnosisId,
+  type DiagnosisLayer,
+} from './doctor/diagnoses.ts';
+export type { DoctorProxy, Expectation, Judgement, Verdict } from './doctor/judge.ts';
+export { PROBE_HEADER, probeContent, type ProbeDelivery } from './doctor/probe.ts';

@@ -16,6 +16,12 @@ export interface ProxyOptions {
   upstreamPort: number;
   /** Absolute directory the offloaded files are served from (world-readable for nginx/Apache). */
   filesDir: string;
+  /**
+   * Edits the documented configuration before it is templated, to run a deliberately broken
+   * variant of it (the doctor's tests). The edit must change the text: an edit that matches
+   * nothing throws, so a test can never run the documented config believing it broken.
+   */
+  editConfig?: (template: string) => string;
 }
 
 /** A running proxy, started by `startProxy`. */
@@ -133,7 +139,13 @@ async function startOnFreePort(
     FILES_DIR: options.filesDir,
     WORK_DIR: workDir,
   };
-  const child = await spawnWithConfig(kind, binary, workDir, placeholders).catch(async (error) => {
+  const child = await spawnWithConfig(
+    kind,
+    binary,
+    workDir,
+    placeholders,
+    options.editConfig,
+  ).catch(async (error) => {
     await rm(workDir, { recursive: true, force: true });
     throw error;
   });
@@ -156,11 +168,12 @@ async function spawnWithConfig(
   binary: string,
   workDir: string,
   placeholders: Record<string, string | number>,
+  editConfig?: (template: string) => string,
 ): Promise<ChildProcess> {
   // nginx workers (nobody) must reach the temp dirs inside it.
   await chmod(workDir, 0o755);
   const configFile = join(workDir, SERVERS[kind].template);
-  await writeFile(configFile, await renderTemplate(kind, placeholders));
+  await writeFile(configFile, await renderTemplate(kind, placeholders, editConfig));
   return spawnServer(kind, binary, configFile, workDir);
 }
 
@@ -184,8 +197,12 @@ function findFreePort(): Promise<number> {
 async function renderTemplate(
   kind: ProxyKind,
   values: Record<string, string | number>,
+  editConfig?: (template: string) => string,
 ): Promise<string> {
-  const template = await readFile(join(TEMPLATES_DIR, SERVERS[kind].template), 'utf8');
+  const documented = await readFile(join(TEMPLATES_DIR, SERVERS[kind].template), 'utf8');
+  const template = editConfig ? editConfig(documented) : documented;
+  if (template === documented && editConfig)
+    throw new Error(`${kind}: the config edit changed nothing`);
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`${kind} template: unknown ${placeholder}`);

@@ -1,0 +1,238 @@
+import { diagnosis, type Diagnosis, type DiagnosisId } from './diagnoses.ts';
+import {
+  doctorRequest,
+  headerValue,
+  DoctorRequestError,
+  type DoctorResponse,
+} from './http-request.ts';
+import {
+  judgeApp,
+  judgeAppAnswer,
+  judgeInternal,
+  judgeLeaks,
+  judgePublic,
+  judgeRange,
+  judgeSpoof,
+  PROBE_RANGE,
+  proxyFromServer,
+  SPOOFED_HEADERS,
+  type Answer,
+  type AppDelivery,
+  type DoctorProxy,
+  type Expectation,
+  type Judgement,
+} from './judge.ts';
+import { parseProbeHeader, PROBE_HEADER, probeContent, type ProbeDelivery } from './probe.ts';
+
+/** Options of `runDoctor()`, as the command's flags give them. */
+export interface DoctorOptions {
+  /** The health-check route on the app itself, bypassing the proxy. */
+  readonly app: string | URL;
+  /** The same route through the proxy, as clients reach it. Default: `app` (no proxy). */
+  readonly public?: string | URL;
+  /** Milliseconds per request. Default 5000. */
+  readonly timeoutMs?: number;
+  /** Accept a self-signed certificate on `public`. */
+  readonly insecure?: boolean;
+  /** The delivery the app must choose; without it any delivery is accepted and reported. */
+  readonly expect?: Expectation;
+  /** The proxy in front, when its `Server` header does not say. */
+  readonly proxy?: DoctorProxy;
+}
+
+/** The checks, in the order they run and print. */
+export const CHECKS = [
+  { id: 'app', title: 'the app answers and says how it delivers' },
+  { id: 'app-answer', title: "the app's answer carries the offload header (or the bytes)" },
+  { id: 'bytes', title: "through the proxy, the probe's bytes arrive intact" },
+  { id: 'leaks', title: 'no offload or X-Accel-* header reaches the client' },
+  { id: 'range', title: 'a Range request works' },
+  { id: 'internal', title: 'the internal location cannot be requested directly' },
+  { id: 'client-headers', title: 'a client-sent X-Sendfile-Type / X-Accel-Mapping has no effect' },
+] as const;
+
+/** The identifier of a check. */
+export type CheckId = (typeof CHECKS)[number]['id'];
+
+/** One check's outcome and how long its requests took. */
+export interface CheckResult extends Judgement {
+  readonly id: CheckId;
+  readonly title: string;
+  /** Milliseconds its requests took, end to end. */
+  readonly ms: number;
+}
+
+/** What the doctor found. */
+export interface DoctorReport {
+  /** Whether every check holds (none failed or was left unrun). */
+  readonly ok: boolean;
+  readonly app: string;
+  readonly public: string;
+  /** The proxy in front, as named by `--proxy` or recognised from its `Server` header. */
+  readonly proxy: DoctorProxy | undefined;
+  /** How the app delivered the probe when asked directly. */
+  readonly delivery: ProbeDelivery | undefined;
+  readonly checks: readonly CheckResult[];
+  /** The diagnoses of the failed checks, each once. */
+  readonly diagnoses: readonly Diagnosis[];
+}
+
+interface Run {
+  readonly options: DoctorOptions;
+  readonly app: URL;
+  readonly public: URL;
+  readonly probe: Buffer;
+  readonly results: Map<CheckId, CheckResult>;
+}
+
+/**
+ * Runs the checks against a live deployment: the app directly, then the same route through the
+ * proxy. Resolves with the report; never rejects for what it finds.
+ *
+ * @example
+ * const report = await runDoctor({ app: 'http://127.0.0.1:3000/health/download', public: 'https://example.com/health/download' });
+ * if (!report.ok) console.log(report.diagnoses);
+ */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const app = new URL(options.app);
+  const run: Run = {
+    options,
+    app,
+    public: new URL(options.public ?? app),
+    probe: probeContent(),
+    results: new Map(),
+  };
+  const found = await checkApp(run);
+  let proxy = options.proxy;
+  if (found) proxy = await checkThroughProxy(run, found.answer, found.app);
+  const checks = CHECKS.map(({ id, title }): CheckResult => {
+    const notRun = { verdict: 'not run', detail: 'needs the checks above', ms: 0 } as const;
+    return run.results.get(id) ?? { id, title, ...notRun };
+  });
+  const ids = new Set(checks.flatMap((check) => (check.diagnosis ? [check.diagnosis] : [])));
+  return {
+    ok: checks.every((check) => check.verdict === 'pass' || check.verdict === 'n/a'),
+    app: app.href,
+    public: run.public.href,
+    proxy,
+    delivery: found?.app.delivery,
+    checks,
+    diagnoses: [...ids].map((id: DiagnosisId) => diagnosis(id)),
+  };
+}
+
+function record(run: Run, id: CheckId, judgement: Judgement, answers: readonly Answer[]): void {
+  const title = CHECKS.find((check) => check.id === id)?.title ?? id;
+  const ms = answers.reduce(
+    (sum, answer) => sum + (answer instanceof DoctorRequestError ? 0 : answer.ms),
+    0,
+  );
+  run.results.set(id, { id, title, ...judgement, ms: Math.round(ms * 10) / 10 });
+}
+
+function send(run: Run, url: URL, headers?: Record<string, string>): Promise<Answer> {
+  const { timeoutMs = 5000, insecure } = run.options;
+  return doctorRequest({ url, headers, timeoutMs, insecure }).catch((err: unknown) => {
+    if (err instanceof DoctorRequestError) return err;
+    throw err;
+  });
+}
+
+async function checkApp(
+  run: Run,
+): Promise<{ answer: DoctorResponse; app: AppDelivery } | undefined> {
+  const answer = await send(run, run.app);
+  const { judgement, app } = judgeApp(answer);
+  record(run, 'app', judgement, [answer]);
+  if (app === undefined || answer instanceof DoctorRequestError) return undefined;
+  return { answer, app };
+}
+
+async function checkThroughProxy(
+  run: Run,
+  appAnswer: DoctorResponse,
+  app: AppDelivery,
+): Promise<DoctorProxy | undefined> {
+  const answer = await sendFollowing(run, run.public, app);
+  const proxy =
+    run.options.proxy ??
+    (answer instanceof DoctorRequestError
+      ? undefined
+      : proxyFromServer(headerValue(answer, 'server')));
+  const atTarget = await appAnswerAtTarget(run, answer, app);
+  const viaProxy = answer instanceof DoctorRequestError ? undefined : deliveryThroughProxy(answer);
+  record(
+    run,
+    'app-answer',
+    judgeAppAnswer(appAnswer, app, run.probe, { expect: run.options.expect, viaProxy }),
+    // Judged from check 1's answer: no request, no time of its own.
+    [],
+  );
+  const bytes = judgePublic(answer, app, run.probe, proxy, atTarget);
+  record(run, 'bytes', bytes, [answer]);
+  const range = bytes.verdict === 'pass' ? await checkRange(run, app) : undefined;
+  record(run, 'leaks', judgeLeaks(range ? [answer, range] : [answer], proxy), []);
+  await checkInternal(run, app);
+  if (bytes.verdict === 'pass' && !(answer instanceof DoctorRequestError))
+    await checkSpoof(run, answer, app);
+  return proxy;
+}
+
+/** The probe header through the proxy: absent when the proxy answered from the file itself. */
+function deliveryThroughProxy(answer: DoctorResponse): ProbeDelivery | 'proxy' {
+  return parseProbeHeader(headerValue(answer, PROBE_HEADER))?.delivery ?? 'proxy';
+}
+
+/** A redirecting app sends the client on to a signed URL: follow that one hop. */
+async function sendFollowing(
+  run: Run,
+  url: URL,
+  app: AppDelivery,
+  headers?: Record<string, string>,
+): Promise<Answer> {
+  const answer = await send(run, url, headers);
+  const location =
+    answer instanceof DoctorRequestError ? undefined : headerValue(answer, 'location');
+  if (app.delivery !== 'redirect' || location === undefined) return answer;
+  const next = await send(run, new URL(location, url), headers);
+  if (next instanceof DoctorRequestError || answer instanceof DoctorRequestError) return next;
+  return { ...next, ms: next.ms + answer.ms };
+}
+
+/** For a 404 after X-Accel-Redirect: what the app itself answers for the redirect's URI. */
+async function appAnswerAtTarget(
+  run: Run,
+  answer: Answer,
+  app: AppDelivery,
+): Promise<Answer | undefined> {
+  if (answer instanceof DoctorRequestError || answer.status !== 404) return undefined;
+  if (app.delivery !== 'x-accel-redirect' || app.target === undefined) return undefined;
+  return send(run, new URL(app.target, run.app));
+}
+
+async function checkRange(run: Run, app: AppDelivery): Promise<Answer> {
+  const { start, end } = PROBE_RANGE;
+  const answer = await sendFollowing(run, run.public, app, { Range: `bytes=${start}-${end}` });
+  record(run, 'range', judgeRange(answer, run.probe), [answer]);
+  return answer;
+}
+
+async function checkInternal(run: Run, app: AppDelivery): Promise<void> {
+  const offloaded = app.delivery === 'x-accel-redirect' || app.delivery === 'x-sendfile';
+  if (!offloaded || app.target === undefined) {
+    record(
+      run,
+      'internal',
+      { verdict: 'n/a', detail: `no internal location with ${app.delivery}` },
+      [],
+    );
+    return;
+  }
+  const answer = await send(run, new URL(app.target, run.public));
+  record(run, 'internal', judgeInternal(answer, run.probe, app.target), [answer]);
+}
+
+async function checkSpoof(run: Run, baseline: DoctorResponse, app: AppDelivery): Promise<void> {
+  const answer = await sendFollowing(run, run.public, app, { ...SPOOFED_HEADERS });
+  record(run, 'client-headers', judgeSpoof(answer, baseline, run.probe), [answer]);
+}
