@@ -2,32 +2,12 @@
  * The doctor's judgements, as pure functions of the answers it collected: each says whether a
  * check holds and, when not, which diagnosis explains what was seen.
  */
-import type { DiagnosisId } from './diagnoses.ts';
 import { DoctorRequestError, headerValue, type DoctorResponse } from './http-request.ts';
+export type { Answer, DoctorProxy, Judgement, Verdict } from './verdict.ts';
+export { judgeLeaks } from './leaks.ts';
+import { leakedHeaders, unhandled, unhandledOffload } from './leaks.ts';
+import { fail, pass, type Answer, type DoctorProxy, type Judgement } from './verdict.ts';
 import { parseProbeHeader, PROBE_HEADER, PROBE_VERSION, type ProbeDelivery } from './probe.ts';
-
-/** The proxies the doctor tells apart (from `Server`, or `--proxy`). */
-export type DoctorProxy = 'nginx' | 'apache' | 'lighttpd' | 'caddy';
-
-/** An answer, or why there was none. */
-export type Answer = DoctorResponse | DoctorRequestError;
-
-/** A check's outcome: `n/a` when it does not apply, `not run` when an earlier one failed. */
-export type Verdict = 'pass' | 'fail' | 'n/a' | 'not run';
-
-/** A judgement: the verdict, what was seen, and the diagnosis when it failed. */
-export interface Judgement {
-  readonly verdict: Verdict;
-  readonly detail: string;
-  readonly diagnosis?: DiagnosisId;
-}
-
-const pass = (detail: string): Judgement => ({ verdict: 'pass', detail });
-const fail = (diagnosis: DiagnosisId, detail: string): Judgement => ({
-  verdict: 'fail',
-  detail,
-  diagnosis,
-});
 
 /**
  * Which proxy sent an answer, from its `Server` header.
@@ -147,44 +127,6 @@ function describe(app: AppDelivery): string {
     : `${app.delivery} sent, with an empty body`;
 }
 
-/** Offload headers that must never reach a client. */
-const OFFLOAD_HEADER = /^(x-accel-.*|x-sendfile.*|x-offload-url|x-lighttpd-send-file)$/;
-
-/**
- * The offload headers an answer carries, lower case.
- *
- * @example
- * leakedHeaders(answer); // ['x-sendfile']
- */
-export function leakedHeaders(answer: DoctorResponse): string[] {
-  return Object.keys(answer.headers).filter((name) => OFFLOAD_HEADER.test(name));
-}
-
-/**
- * Why the proxy passed an offload header on instead of acting on it.
- *
- * @example
- * unhandledOffload('x-sendfile', 'apache'); // 'apache-xsendfile-off'
- */
-export function unhandledOffload(header: string, proxy: DoctorProxy | undefined): DiagnosisId {
-  if (header === 'x-accel-redirect') {
-    if (proxy === 'caddy') return 'caddy-handle-response-missing';
-    if (proxy === 'apache' || proxy === 'lighttpd') return 'backend-proxy-mismatch';
-  }
-  if (header === 'x-sendfile') {
-    if (proxy === 'apache') return 'apache-xsendfile-off';
-    if (proxy === 'lighttpd') return 'lighttpd-x-sendfile-off';
-    if (proxy === 'nginx' || proxy === 'caddy') return 'backend-proxy-mismatch';
-  }
-  return 'offload-header-not-handled';
-}
-
-/** The offload header an answer carries with an empty body: the proxy did not act on it. */
-function unhandled(answer: DoctorResponse): string | undefined {
-  if (answer.body.length > 0) return undefined;
-  return ['x-accel-redirect', 'x-sendfile'].find((name) => answer.headers[name] !== undefined);
-}
-
 function isOffload(delivery: ProbeDelivery): delivery is 'x-accel-redirect' | 'x-sendfile' {
   return delivery === 'x-accel-redirect' || delivery === 'x-sendfile';
 }
@@ -242,27 +184,6 @@ export function judgePublic(
     return fail('offload-target-not-found', `status ${status} for ${app.target}`);
   }
   return fail('proxy-not-routing-to-app', `status ${status}`);
-}
-
-/**
- * Check 4: no offload or `X-Accel-*` header reaches the client.
- *
- * @example
- * judgeLeaks([answer, rangeAnswer], 'apache');
- */
-export function judgeLeaks(answers: readonly Answer[], proxy: DoctorProxy | undefined): Judgement {
-  const received = answers.filter(
-    (answer): answer is DoctorResponse => !(answer instanceof DoctorRequestError),
-  );
-  if (received.length === 0) return { verdict: 'not run', detail: 'no answer through the proxy' };
-  for (const answer of received) {
-    const leaked = leakedHeaders(answer);
-    if (leaked.length === 0) continue;
-    const header = unhandled(answer);
-    const id = header === undefined ? 'offload-header-leaked' : unhandledOffload(header, proxy);
-    return fail(id, `the client received ${leaked.join(', ')}`);
-  }
-  return pass('none of X-Accel-*, X-Sendfile*, X-Offload-Url');
 }
 
 /** The range check 5 asks for: 100 bytes in the middle of the probe. */
