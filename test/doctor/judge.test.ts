@@ -23,7 +23,7 @@ const refused = new DoctorRequestError('ECONNREFUSED', 'connect ECONNREFUSED');
 function answer(
   status: number,
   headers: IncomingHttpHeaders = {},
-  body = Buffer.alloc(0),
+  body: Buffer = Buffer.alloc(0),
 ): DoctorResponse {
   return { status, headers, body, ms: 1 };
 }
