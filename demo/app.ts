@@ -25,6 +25,7 @@ import type { S3Storage } from '../storages/s3.ts';
 import type { DemoProxy } from './catalogue.ts';
 import { TarStorage } from './custom-storage/tar-storage.ts';
 import { homePage, servedPanel, type PageContext } from './home-page.ts';
+import { materializedReportRoutes } from './materialized-report.ts';
 import { servedBy } from './served-by.ts';
 import { DEMO_ARCHIVE, DEMO_FILES, DEMO_MEDIA } from './storages.ts';
 
@@ -143,6 +144,7 @@ export function createDemoApp(options: DownloadViewOptions = {}, demo: DemoOptio
   });
   storageRoutes(router, demo);
   fileKindRoutes(router);
+  materializedReportRoutes(router);
   routeBackendRoutes(router, demo, served.onDownload);
   const app = new Koa();
   app.use(served.middleware);

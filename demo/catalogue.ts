@@ -114,6 +114,14 @@ export const SECTIONS: readonly DemoSection[] = [
         outcome: 'refused',
       },
       {
+        href: '/reports/2026-Q3.csv',
+        shows:
+          'materialize(): a generated report stored on its first request, then sent from the ' +
+          'stored copy (by nginx under demo:nginx) without generating it again',
+        outcome: 'download',
+        filename: 'Sales report 2026-Q3.csv',
+      },
+      {
         href: '/http/hello.txt',
         shows: 'HttpFile: fetched from another HTTP server (this one) and passed on',
         outcome: 'download',

@@ -6,6 +6,7 @@ import type { DemoLink, DemoProxy } from '../../demo/catalogue.ts';
 import { visibleLinks } from '../../demo/home-page.ts';
 import { findNginx } from '../../demo/nginx-proxy.ts';
 import { DEMO_FILES } from '../../demo/storages.ts';
+import { reportLines } from '../../demo/materialized-report.ts';
 import { skipOrFail } from '../support/skip.ts';
 import { chromiumMissing, launchChromium } from './chromium.ts';
 import { startDemoProcess, type DemoProcess } from './demo-process.ts';
@@ -43,6 +44,7 @@ const EXPECTED: Record<string, () => Promise<Buffer>> = {
   ),
   '/invoices/1': text('Invoice 2026-001\nAda Lovelace\nTotal: 42 EUR\n'),
   '/http/hello.txt': onDisk('hello.txt'),
+  '/reports/2026-Q3.csv': async () => Buffer.from([...reportLines('2026-Q3')].join('')),
   '/redirect/hello.txt': onDisk('hello.txt'),
   '/auto/hello.txt': onDisk('hello.txt'),
   '/nginx/hello.txt': onDisk('hello.txt'),
