@@ -1,6 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { StorageBadOriginError, StorageError, StorageOriginTimeoutError } from '../errors.ts';
-import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
+import { DownloadFile, type DownloadFileStat } from '../files/download-file.ts';
 import { HttpFile } from '../files/http-file.ts';
 import type { Storage } from '../storage.ts';
 
@@ -8,31 +8,33 @@ import type { Storage } from '../storage.ts';
 export type WritableStorage = Storage & Required<Pick<Storage, 'save'>>;
 
 /**
- * Copies the whole of `file` into `storage` under `name`, through the driver's `save()`, whose
- * write is atomic (a temporary name renamed, a single PUT, a multipart upload completed or
- * aborted): the name holds the old copy or the new one, whole, never a part. Resolves with the
- * source's metadata. Past `timeout` ms the copy is cut off and rejects with a 504 error. A
- * source that fails, or sends another length than it declared, fails the save, which then
- * leaves nothing behind; a remote origin's failure is a 502.
+ * Copies the whole of the file `generate` makes into `storage` under `name`, through the
+ * driver's `save()`, whose write is atomic (a temporary name renamed, a single PUT, a multipart
+ * upload completed or aborted): the name holds the old copy or the new one, whole, never a
+ * part. Resolves with the file and its source's metadata. Past `timeout` ms, counted from the
+ * call to `generate`, the copy is cut off and rejects with a 504 error. A source that fails,
+ * or sends another length than it declared, fails the save, which then leaves nothing behind;
+ * a remote origin's failure is a 502.
  *
  * @example
- * const stat = await copyToStorage(new HttpFile(url), storage, 'cache/a.pdf', 60_000);
+ * const { stat } = await copyToStorage(() => new HttpFile(url), storage, 'cache/a.pdf', 60_000);
  */
 export async function copyToStorage(
-  file: DownloadFile,
+  generate: () => DownloadFile | Promise<DownloadFile>,
   storage: WritableStorage,
   name: string,
   timeout: number,
-): Promise<DownloadFileStat> {
+): Promise<{ file: DownloadFile; stat: DownloadFileStat }> {
   let expire: (() => void) | undefined;
   const expired = new Promise<never>((_, reject) => {
-    expire = () => reject(timedOut(file, timeout));
+    expire = () =>
+      reject(new StorageOriginTimeoutError('materialize', { cause: tooLong(name, timeout) }));
   });
   expired.catch(() => {});
   const timer = setTimeout(() => expire?.(), timeout);
   try {
-    const opening = openWhole(file);
-    const { stat, source } = await Promise.race([opening, expired]).catch((err: unknown) => {
+    const opening = generateAndOpen(generate);
+    const { file, stat, source } = await Promise.race([opening, expired]).catch((err: unknown) => {
       // A source that opens after the deadline is released at once, never left open.
       void opening.then(
         ({ source: late }) => late.destroy(),
@@ -41,7 +43,7 @@ export async function copyToStorage(
       throw err;
     });
     await saveStream(file, stat, source, storage, name, expired);
-    return stat;
+    return { file, stat };
   } finally {
     clearTimeout(timer);
   }
@@ -79,6 +81,17 @@ async function saveStream(
     source.destroy();
     throw failure ?? err;
   }
+}
+
+/** The generated file, its metadata and a stream of every byte. */
+async function generateAndOpen(
+  generate: () => DownloadFile | Promise<DownloadFile>,
+): Promise<{ file: DownloadFile; stat: DownloadFileStat; source: Readable }> {
+  const file = await generate();
+  if (!(file instanceof DownloadFile)) {
+    throw new TypeError('materialize option "generate" must return a DownloadFile');
+  }
+  return { file, ...(await openWhole(file)) };
 }
 
 /** Metadata and a stream of every byte: one GET for an `HttpFile`, else stat then open. */
@@ -133,8 +146,6 @@ function sourceFailure(file: DownloadFile, err: Error): Error {
   });
 }
 
-function timedOut(file: DownloadFile, timeout: number): StorageOriginTimeoutError {
-  const { driver, name } = file.describeSource();
-  const cause = new Error(`materializing ${JSON.stringify(name)} took over ${timeout} ms`);
-  return new StorageOriginTimeoutError(driver, { cause });
+function tooLong(name: string, timeout: number): Error {
+  return new Error(`materializing ${JSON.stringify(name)} took over ${timeout} ms`);
 }

@@ -1,5 +1,5 @@
 import { StorageUnsupportedError, toHttpError } from '../errors.ts';
-import { DownloadFile } from '../files/download-file.ts';
+import type { DownloadFile } from '../files/download-file.ts';
 import { StorageFile } from '../files/storage-file.ts';
 import { debugFor } from '../debug.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
@@ -99,11 +99,7 @@ async function generateOnce(
   const existing = await readMetadata(storage, name);
   if (existing) return existing;
   debug('generating %s in %s storage', name, storage.driver);
-  const file = await generate();
-  if (!(file instanceof DownloadFile)) {
-    throw new TypeError('materialize option "generate" must return a DownloadFile');
-  }
-  const stat = await copyToStorage(file, storage, name, timeout);
+  const { file, stat } = await copyToStorage(generate, storage, name, timeout);
   const metadata = {
     filename: file.filename,
     attachment: file.attachment,

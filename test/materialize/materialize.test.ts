@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
-import { HttpFile, VirtualFile, type Storage } from '../../src/index.ts';
+import { HttpFile, materialize, VirtualFile, type Storage } from '../../src/index.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { MemoryStorage } from '../../storages/memory.ts';
 import { tempTree } from '../support/fixtures.ts';
@@ -239,5 +240,50 @@ describe('materialize() of an HttpFile', function () {
     const res = await request(`${app.url}/report/reset`);
     expect(res.status).to.equal(502);
     expect(await listFiles(dir)).to.deep.equal([]);
+  });
+});
+
+describe('materialize() set-up and generators that misbehave', function () {
+  let app: MaterializingApp | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('refuses a storage without save(), an unknown option and a bad timeout', async function () {
+    const readOnly: Storage = {
+      driver: 'ro',
+      stat: async () => ({ size: 0, modified: new Date() }),
+      open: async () => Readable.from([]),
+    };
+    const generate = () => report();
+    const failures = await Promise.all([
+      materialize({ storage: readOnly, key: 'k', generate }).catch(
+        (err: { status?: number }) => err.status,
+      ),
+      materialize({ storage: new MemoryStorage(), key: 'k', generate, timeOut: 5 } as never).catch(
+        (err: Error) => err.message,
+      ),
+      materialize({ storage: new MemoryStorage(), key: 'k', generate, timeout: 0 }).catch(
+        (err: Error) => err.message,
+      ),
+    ]);
+    expect(failures[0]).to.equal(500);
+    expect(failures[1]).to.match(/unknown option "timeOut"/);
+    expect(failures[2]).to.match(/"timeout" must be a positive number/);
+  });
+
+  it('a generate() that never returns is bounded by the timeout too: 504', async function () {
+    const storage = new MemoryStorage();
+    app = await materializingApp(storage, () => new Promise(() => {}), { timeout: 200 });
+    expect((await request(`${app.url}/report/r1`)).status).to.equal(504);
+    expect(await storage.exists('r1')).to.equal(false);
+  });
+
+  it('a generate() that returns no DownloadFile: 500, nothing stored', async function () {
+    const storage = new MemoryStorage();
+    app = await materializingApp(storage, () => 'not a file' as never);
+    expect((await request(`${app.url}/report/r1`)).status).to.equal(500);
+    expect(await storage.exists('r1')).to.equal(false);
   });
 });
