@@ -27,9 +27,10 @@ fail() {
 # 284,540 / 980,684 (265 files) by three features: signed links (src/signing), download events
 # and OpenTelemetry (src/events) and precompressed variants, each with inlined sources. About
 # 15% headroom: growing past it should be a decision (raise the figures here in the same
-# commit, saying why), not an accident.
-max_packed=330000
-max_unpacked=1130000
+# commit, saying why), not an accident. Raised on 2026-12-01 by 40,000 / 170,000 for the
+# deployment doctor (src/doctor, src/cli: 34,605 bytes packed, 156,022 unpacked on their own).
+max_packed=370000
+max_unpacked=1300000
 
 cd "$root"
 step "build and pack"
@@ -70,6 +71,17 @@ echo "one content-disposition, shared with Koa"
 
 step "the user project's own tests"
 npx --no-install mocha
+
+step "the koa-downloadview command"
+# npm links the bin and makes it executable; the probe it prints is the one healthcheck() writes.
+npx --no-install koa-downloadview help | grep -q '^  koa-downloadview doctor --app' ||
+  fail "koa-downloadview help did not print the usage"
+probe_bytes="$(npx --no-install koa-downloadview probe | wc -c)"
+[ "$probe_bytes" -eq 2048 ] || fail "koa-downloadview probe printed $probe_bytes bytes, not 2048"
+status=0
+npx --no-install koa-downloadview doctor > /dev/null 2>&1 || status=$?
+[ "$status" -eq 2 ] || fail "koa-downloadview doctor without --app exited $status, not 2"
+echo "koa-downloadview help, probe and a usage error behave"
 
 step "source maps"
 cp "$root/test/package/source-maps.mjs" .
