@@ -227,6 +227,10 @@ for (const mode of MODES) {
           'accel="/protected/reports/r%C3%A9sum%C3%A9%202026.csv"',
         );
         expect(served('/auto/hello.txt')).to.contain('accel="/protected/hello.txt"');
+        // The generated report: its stored copy, written on the first request.
+        expect(served('/reports/2026-Q3.csv')).to.contain(
+          'accel="/protected/.generated/reports/2026-Q3.csv"',
+        );
         // Chromium accepts br: nginx was handed the precompressed sibling.
         expect(served('/compressed/reports/sales-2026.csv')).to.contain(
           'accel="/protected/reports/sales-2026.csv.br"',

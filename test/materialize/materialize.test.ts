@@ -4,7 +4,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
-import { HttpFile, materialize, VirtualFile, type Storage } from '../../src/index.ts';
+import {
+  HttpFile,
+  materialize,
+  StorageUnavailableError,
+  VirtualFile,
+  type Storage,
+} from '../../src/index.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { MemoryStorage } from '../../storages/memory.ts';
 import { tempTree } from '../support/fixtures.ts';
@@ -271,6 +277,54 @@ describe('materialize() set-up and generators that misbehave', function () {
     expect(failures[0]).to.equal(500);
     expect(failures[1]).to.match(/unknown option "timeOut"/);
     expect(failures[2]).to.match(/"timeout" must be a positive number/);
+    const wrong = [
+      { storage: {}, key: 'k', generate },
+      { storage: new MemoryStorage(), key: 42, generate },
+      { storage: new MemoryStorage(), key: 'k', generate: report() },
+    ];
+    for (const options of wrong) {
+      const err = await materialize(options as never).catch((error: Error) => error);
+      expect(err).to.be.instanceOf(TypeError);
+    }
+  });
+
+  it('metadata that cannot be written: the error is answered (503) and the bytes removed', async function () {
+    const storage = new MemoryStorage();
+    const failingMetadata: Storage = {
+      driver: storage.driver,
+      stat: (name) => storage.stat(name),
+      open: (name) => storage.open(name),
+      delete: (name) => storage.delete(name),
+      save: async (name, content) => {
+        if (name.endsWith('.materialized.json')) {
+          throw new StorageUnavailableError('memory', 'the disk is full');
+        }
+        await storage.save(name, content);
+      },
+    };
+    app = await materializingApp(failingMetadata, () => report());
+    expect((await request(`${app.url}/report/r1`)).status).to.equal(503);
+    expect(await storage.exists('r1')).to.equal(false);
+  });
+
+  it('a storage that cannot be read: 503, and nothing is generated', async function () {
+    const down: Storage = {
+      driver: 'down',
+      stat: async () => Promise.reject(new StorageUnavailableError('down', 'unreachable')),
+      open: async () => Promise.reject(new StorageUnavailableError('down', 'unreachable')),
+      save: async () => {},
+    };
+    app = await materializingApp(down, () => report());
+    expect((await request(`${app.url}/report/r1`)).status).to.equal(503);
+    expect(app.generations).to.equal(0);
+  });
+
+  it('a metadata record that is not JSON is regenerated', async function () {
+    const storage = new MemoryStorage({ files: { r1: 'old', 'r1.materialized.json': '{oops' } });
+    app = await materializingApp(storage, () => report());
+    const res = await request(`${app.url}/report/r1`);
+    expect(sha256(res.body)).to.equal(sha256(REPORT));
+    expect(app.generations).to.equal(1);
   });
 
   it('a generate() that never returns is bounded by the timeout too: 504', async function () {
