@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import {
   caddyAccelRedirect,
   downloadview,
+  healthcheck,
   httpDownload,
   lighttpdSendfile,
   objectDownload,
@@ -160,6 +161,8 @@ function storageRoutes(router: Router, demo: DemoOptions): void {
   const memory = new MemoryStorage({ baseUrl: '/memory/', files: demoMemoryFiles() });
   const media = new FileSystemStorage({ location: DEMO_MEDIA, baseUrl: '/video/' });
   router.get('/storage/*path', storageDownload({ storage: files }));
+  // The probe of `npx koa-downloadview doctor`, through the same rules as /storage/.
+  router.get('/health/download', healthcheck({ storage: files, name: 'health/probe.txt' }));
   router.get('/inline/*path', storageDownload({ storage: files, attachment: false }));
   router.get(
     '/compressed/*path',

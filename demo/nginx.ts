@@ -42,5 +42,9 @@ void nginx.exited.then(async () => {
 console.log(`nginx (pid ${nginx.pid}) in front of the demo app on ${demo.url}`);
 console.log(`nginx access log, with the X-Accel-Redirect it obeyed: ${nginx.accessLog}`);
 console.log(
+  'check this deployment: npm run doctor -- ' +
+    `--app ${demo.url}health/download --public http://127.0.0.1:${port}/health/download`,
+);
+console.log(
   `koa-downloadview demo (${backend}) behind nginx listening on http://127.0.0.1:${port}/`,
 );
