@@ -53,6 +53,7 @@ export { healthcheck, type HealthcheckOptions } from './doctor/healthcheck.ts';
 export {
   runDoctor,
   CHECKS,
+  type CheckDefinition,
   type CheckId,
   type CheckResult,
   type DoctorOptions,

@@ -6,6 +6,30 @@
 /** Where a fault lies: the Koa app, the reverse proxy's configuration, or the storage. */
 export type DiagnosisLayer = 'app' | 'proxy' | 'storage';
 
+/** The identifier of a known diagnosis. */
+export type DiagnosisId =
+  | 'app-unreachable'
+  | 'app-no-probe'
+  | 'probe-unavailable'
+  | 'storage-probe-corrupt'
+  | 'app-offload-invalid'
+  | 'app-delivery-unexpected'
+  | 'backend-proxy-mismatch'
+  | 'proxy-unreachable'
+  | 'proxy-cannot-reach-app'
+  | 'proxy-not-routing-to-app'
+  | 'nginx-internal-location-missing'
+  | 'offload-target-not-found'
+  | 'caddy-handle-response-missing'
+  | 'apache-xsendfile-off'
+  | 'lighttpd-x-sendfile-off'
+  | 'offload-header-not-handled'
+  | 'proxy-serves-other-bytes'
+  | 'offload-header-leaked'
+  | 'range-not-served'
+  | 'internal-location-public'
+  | 'proxy-forwards-offload-headers';
+
 /** One known way a deployment fails, how it shows and how to fix it. */
 export interface Diagnosis {
   /** Stable identifier, printed by the doctor and used as the anchor in the docs. */
@@ -20,8 +44,7 @@ export interface Diagnosis {
   readonly fix: string;
 }
 
-/** The table of diagnoses, in the order of the checks that give them. */
-export const DIAGNOSES = [
+const TABLE = [
   {
     id: 'app-unreachable',
     layer: 'app',
@@ -169,10 +192,15 @@ export const DIAGNOSES = [
     seen: "A client's own `X-Sendfile-Type` and `X-Accel-Mapping` request headers changed the answer: the proxy forwards them to an app that reads them (backend `auto`).",
     fix: 'Set or clear both headers at the proxy on every request: nginx `proxy_set_header X-Sendfile-Type …; proxy_set_header X-Accel-Mapping …;`, Apache `RequestHeader set`, lighttpd `setenv.set-request-header`, Caddy `header_up -X-Sendfile-Type` and `header_up -X-Accel-Mapping`.',
   },
-] as const satisfies readonly Diagnosis[];
+] as const satisfies readonly (Diagnosis & { readonly id: DiagnosisId })[];
 
-/** The identifier of a known diagnosis. */
-export type DiagnosisId = (typeof DIAGNOSES)[number]['id'];
+// Every identifier has its entry: a missing one fails to compile here.
+type Missing = Exclude<DiagnosisId, (typeof TABLE)[number]['id']>;
+const complete: [Missing] extends [never] ? true : Missing = true;
+void complete;
+
+/** The table of diagnoses, in the order of the checks that give them. */
+export const DIAGNOSES: readonly Diagnosis[] = TABLE;
 
 /**
  * The diagnosis with this identifier.

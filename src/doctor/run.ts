@@ -40,8 +40,20 @@ export interface DoctorOptions {
   readonly proxy?: DoctorProxy;
 }
 
+/** The identifier of a check. */
+export type CheckId =
+  'app' | 'app-answer' | 'bytes' | 'leaks' | 'range' | 'internal' | 'client-headers';
+
+/** One of the doctor's checks. */
+export interface CheckDefinition {
+  /** Its identifier, in the report. */
+  readonly id: CheckId;
+  /** What it checks, as the table prints it. */
+  readonly title: string;
+}
+
 /** The checks, in the order they run and print. */
-export const CHECKS = [
+export const CHECKS: readonly CheckDefinition[] = [
   { id: 'app', title: 'the app answers and says how it delivers' },
   { id: 'app-answer', title: "the app's answer carries the offload header (or the bytes)" },
   { id: 'bytes', title: "through the proxy, the probe's bytes arrive intact" },
@@ -49,15 +61,10 @@ export const CHECKS = [
   { id: 'range', title: 'a Range request works' },
   { id: 'internal', title: 'the internal location cannot be requested directly' },
   { id: 'client-headers', title: 'a client-sent X-Sendfile-Type / X-Accel-Mapping has no effect' },
-] as const;
-
-/** The identifier of a check. */
-export type CheckId = (typeof CHECKS)[number]['id'];
+];
 
 /** One check's outcome and how long its requests took. */
-export interface CheckResult extends Judgement {
-  readonly id: CheckId;
-  readonly title: string;
+export interface CheckResult extends Judgement, CheckDefinition {
   /** Milliseconds its requests took, end to end. */
   readonly ms: number;
 }
@@ -66,12 +73,15 @@ export interface CheckResult extends Judgement {
 export interface DoctorReport {
   /** Whether every check holds (none failed or was left unrun). */
   readonly ok: boolean;
+  /** The app's probe URL, as asked. */
   readonly app: string;
+  /** The public probe URL, as asked (the app's when there is no proxy). */
   readonly public: string;
   /** The proxy in front, as named by `--proxy` or recognised from its `Server` header. */
   readonly proxy: DoctorProxy | undefined;
   /** How the app delivered the probe when asked directly. */
   readonly delivery: ProbeDelivery | undefined;
+  /** Every check, in order, with its verdict and time. */
   readonly checks: readonly CheckResult[];
   /** The diagnoses of the failed checks, each once. */
   readonly diagnoses: readonly Diagnosis[];

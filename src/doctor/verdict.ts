@@ -13,8 +13,11 @@ export type Verdict = 'pass' | 'fail' | 'n/a' | 'not run';
 
 /** A judgement: the verdict, what was seen, and the diagnosis when it failed. */
 export interface Judgement {
+  /** Whether the check holds. */
   readonly verdict: Verdict;
+  /** What the doctor saw, in a few words (a status, a header, a byte count). */
   readonly detail: string;
+  /** Why it failed: an entry of `DIAGNOSES`; absent when the check holds. */
   readonly diagnosis?: DiagnosisId;
 }
 
