@@ -59,9 +59,12 @@ export function doctorRequest(options: DoctorRequest): Promise<DoctorResponse> {
       agent: false,
       rejectUnauthorized: options.insecure !== true,
     });
-    req.setTimeout(timeoutMs, () => {
-      req.destroy(new DoctorRequestError('ETIMEDOUT', `no answer within ${timeoutMs} ms`));
-    });
+    // A deadline for the whole exchange, not an idle timeout: a proxy that drips one byte a
+    // second must not hold the doctor for ever.
+    const deadline = setTimeout(() => {
+      req.destroy(new DoctorRequestError('ETIMEDOUT', `no complete answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    req.once('close', () => clearTimeout(deadline));
     req.once('error', (err: NodeJS.ErrnoException) => {
       const code = err instanceof DoctorRequestError ? err.code : (err.code ?? 'EREQUEST');
       reject(new DoctorRequestError(code, `${url.origin}: ${err.message}`, { cause: err }));
@@ -75,12 +78,17 @@ export function doctorRequest(options: DoctorRequest): Promise<DoctorResponse> {
         else res.destroy();
       });
       res.once('close', () => {
-        const ms = performance.now() - started;
+        // Cut short by the deadline or the peer, not by the size cap: no answer to judge.
+        if (!res.complete && length <= MAX_BODY_BYTES) {
+          reject(new DoctorRequestError('ETRUNCATED', `${url.origin}: the answer was cut short`));
+          return;
+        }
+        const body = Buffer.concat(chunks);
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
-          body: Buffer.concat(chunks),
-          ms,
+          body,
+          ms: performance.now() - started,
         });
       });
     });
