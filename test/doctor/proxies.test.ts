@@ -164,13 +164,28 @@ for (const kind of ['nginx', 'apache', 'lighttpd', 'caddy'] as const) {
     });
 
     it('every check holds with the documented config and the app offloading to it', async function () {
-      const report = await doctorOn(kind, 'named');
-      expectAllHold(report);
-      expect(report.proxy).to.equal(kind);
-      expect(report.delivery).to.equal(
-        kind === 'nginx' || kind === 'caddy' ? 'x-accel-redirect' : 'x-sendfile',
-      );
-      expect(report.checks.find((check) => check.id === 'internal')?.verdict).to.equal('pass');
+      const deployment = await startDeployment(kind, 'named');
+      try {
+        const { appUrl, publicUrl } = deployment;
+        const report = await runDoctor({ app: appUrl, public: publicUrl, timeoutMs: 10000 });
+        expectAllHold(report);
+        expect(report.proxy).to.equal(kind);
+        const header = kind === 'nginx' || kind === 'caddy' ? 'x-accel-redirect' : 'x-sendfile';
+        expect(report.delivery).to.equal(header);
+        expect(report.checks.find((check) => check.id === 'internal')?.verdict).to.equal('pass');
+        // Check 8: every check that sent a request says how long it took.
+        const timed = report.checks.filter((check) => !['app-answer', 'leaks'].includes(check.id));
+        expect(timed.filter((check) => !(check.ms > 0)).map((check) => check.id)).to.deep.equal([]);
+        // The probe shows a client nothing of the server: no path in any header it gets.
+        const response = await fetch(publicUrl);
+        const values = [...response.headers.values()];
+        expect(values.filter((value) => value.includes(deployment.filesDir))).to.deep.equal([]);
+        expect(response.headers.get('x-download-probe') ?? 'v=1; delivery=x-sendfile').to.match(
+          /^v=1; delivery=[a-z-]+$/,
+        );
+      } finally {
+        await deployment.stop();
+      }
     });
 
     it("every check holds with the documented config and backend 'auto'", async function () {
