@@ -7,6 +7,7 @@ import Koa from 'koa';
 import type { HttpError } from 'http-errors';
 import {
   downloadview,
+  materialize,
   storageDownload,
   StorageFile,
   toHttpError,
@@ -47,6 +48,7 @@ export type Checks = [
   Expect<Equal<IsAny<typeof describeStorageContract>, false>>,
   Expect<Equal<IsAny<typeof assertDownload>, false>>,
   Expect<Equal<IsAny<typeof temporaryStorage>, false>>,
+  Expect<Equal<ReturnType<typeof materialize>, Promise<StorageFile>>>,
 ];
 
 const options: DownloadViewOptions = { backend: 'nginx', maxRanges: 4 };
@@ -77,3 +79,5 @@ new FileSystemStorage();
 new StorageFile('/srv/media', 'a.txt');
 // @ts-expect-error toHttpError answers an HttpError, not a string
 export const notString: string = toHttpError(new Error('boom'));
+// @ts-expect-error materialize() needs a generate() that makes a DownloadFile
+void materialize({ storage: memory, key: 'k', generate: () => 'text' });
