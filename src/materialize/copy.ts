@@ -17,7 +17,7 @@ export type WritableStorage = Storage & Required<Pick<Storage, 'save'>>;
  * a remote origin's failure is a 502.
  *
  * @example
- * const { stat } = await copyToStorage(() => new HttpFile(url), storage, 'cache/a.pdf', 60_000);
+ * const { stat } = await copyToStorage(() => new HttpFile(url), storage, 'cache/a.pdf', 30_000);
  */
 export async function copyToStorage(
   generate: () => DownloadFile | Promise<DownloadFile>,

@@ -17,10 +17,12 @@ const debug = debugFor('materialize');
 
 /**
  * How long one generation may take, from calling `generate` to the last byte stored, unless
- * `timeout` says otherwise: a minute, long enough for a large report or a slow origin, short
- * enough that a generation that never ends does not hold its waiters for ever.
+ * `timeout` says otherwise: 30 s, as `HttpFile` waits for an origin. The first request waits
+ * for the whole generation, so the bound stays well under what a proxy waits for the app
+ * (nginx's `proxy_read_timeout` is 60 s by default): the client gets the library's 504, not the
+ * proxy's, and a generation that never ends does not hold its waiters for ever.
  */
-export const DEFAULT_MATERIALIZE_TIMEOUT = 60_000;
+export const DEFAULT_MATERIALIZE_TIMEOUT = 30_000;
 
 /** Options of `materialize()`. */
 export interface MaterializeOptions {
@@ -42,7 +44,7 @@ export interface MaterializeOptions {
    * Its name, type and disposition are kept with the copy.
    */
   generate: () => DownloadFile | Promise<DownloadFile>;
-  /** Milliseconds one generation may take before it fails with 504. Default 60 000. */
+  /** Milliseconds one generation may take before it fails with 504. Default 30 000. */
   timeout?: number;
 }
 
