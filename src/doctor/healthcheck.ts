@@ -39,6 +39,12 @@ export function healthcheck(options: HealthcheckOptions): DownloadRoute {
   if (typeof name !== 'string' || name === '') {
     throw new TypeError('healthcheck option "name" must be a non-empty storage name');
   }
+  // Storage files refuse dotfile names with 404: the probe would never be served.
+  if (name.split('/').some((segment) => segment.startsWith('.'))) {
+    throw new TypeError(
+      `healthcheck option "name" must have no segment starting with ".", got ${name}`,
+    );
+  }
   return async function healthcheck(ctx) {
     // The backend decides after this route returns, so the header is written last, from the
     // answer as it is about to leave: whatever backend, rule or per-route wrapper chose.

@@ -88,7 +88,10 @@ export function judgeAppAnswer(
   const { expect, viaProxy } = options;
   if (expect === undefined || meets(app.delivery, expect)) return pass(describe(app));
   // `auto` streams a request that no proxy configured; through the proxy it must offload.
-  if (app.delivery === 'stream' && expect !== 'stream' && viaProxy === 'proxy') {
+  // Through nginx or Caddy the probe header is gone (the proxy answered from the file); Apache
+  // and lighttpd pass it on, saying which offload the app chose for the proxied request.
+  const offloaded = viaProxy === 'proxy' || (viaProxy !== undefined && isOffload(viaProxy));
+  if (app.delivery === 'stream' && expect !== 'stream' && offloaded) {
     return pass('streams when asked directly, offloaded through the proxy (backend auto)');
   }
   return fail('app-delivery-unexpected', `${app.delivery}, expected ${expect}`);

@@ -62,6 +62,7 @@ describe('healthcheck()', function () {
       /"storage"/,
     );
     expect(() => healthcheck({ storage, name: '' })).to.throw(TypeError, /"name"/);
+    expect(() => healthcheck({ storage, name: '.well-known/probe' })).to.throw(TypeError, /"name"/);
     const unknown = { storage, name: NAME, path: 'x' } as never;
     expect(() => healthcheck(unknown)).to.throw(TypeError, /path/);
   });

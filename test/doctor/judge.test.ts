@@ -110,6 +110,9 @@ describe('doctor: judging the answers', function () {
     );
     const viaProxy = { expect: 'offload', viaProxy: 'proxy' } as const;
     expect(judgeAppAnswer(streamed, stream, probe, viaProxy).verdict).to.equal('pass');
+    // Apache and lighttpd pass the probe header on: it names the offload the app chose.
+    const viaApache = { expect: 'offload', viaProxy: 'x-sendfile' } as const;
+    expect(judgeAppAnswer(streamed, stream, probe, viaApache).verdict).to.equal('pass');
     const wantStream = { expect: 'stream' } as const;
     expect(judgeAppAnswer(answer(200), accel, probe, wantStream).diagnosis).to.equal(
       'app-delivery-unexpected',

@@ -1,7 +1,12 @@
 // The doctor against each real proxy: once with the configuration published in docs/proxies/,
 // then once per classic break, each derived from the published text by one explicit edit.
 import { expect } from 'chai';
-import { runDoctor, type DiagnosisId, type DoctorReport } from '../../src/index.ts';
+import {
+  runDoctor,
+  type DiagnosisId,
+  type DoctorReport,
+  type Expectation,
+} from '../../src/index.ts';
 import { requireBinary } from '../integration/support/require-binary.ts';
 import type { ProxyKind } from '../integration/support/proxies.ts';
 import { edit, startDeployment, type AppMode } from './support/deployment.ts';
@@ -130,13 +135,16 @@ async function doctorOn(
   kind: ProxyKind | undefined,
   mode: AppMode,
   editConfig?: (template: string) => string,
+  expectation?: Expectation,
 ): Promise<DoctorReport> {
   const deployment = await startDeployment(kind, mode, editConfig);
   try {
+    const { appUrl, publicUrl } = deployment;
     return await runDoctor({
-      app: deployment.appUrl,
-      public: deployment.publicUrl,
+      app: appUrl,
+      public: publicUrl,
       timeoutMs: 10000,
+      expect: expectation,
     });
   } finally {
     await deployment.stop();
@@ -189,7 +197,9 @@ for (const kind of ['nginx', 'apache', 'lighttpd', 'caddy'] as const) {
     });
 
     it("every check holds with the documented config and backend 'auto'", async function () {
-      const report = await doctorOn(kind, 'auto');
+      // Caddy sends no X-Sendfile-Type, so auto streams there: offload is expected elsewhere.
+      const expectation = kind === 'caddy' ? 'stream' : 'offload';
+      const report = await doctorOn(kind, 'auto', undefined, expectation);
       expectAllHold(report);
       // auto streams a request no proxy configured (the doctor's own, to the app).
       expect(report.delivery).to.equal('stream');
@@ -208,6 +218,19 @@ for (const kind of ['nginx', 'apache', 'lighttpd', 'caddy'] as const) {
     }
   });
 }
+
+describe("doctor: backend 'auto' behind Caddy", function () {
+  before(function () {
+    requireBinary(this, 'caddy');
+  });
+
+  it('with --expect offload, names the app that streams (Caddy configures no offload)', async function () {
+    const report = await doctorOn('caddy', 'auto', undefined, 'offload');
+    expect(report.diagnoses.map((found) => [found.id, found.layer])).to.deep.equal([
+      ['app-delivery-unexpected', 'app'],
+    ]);
+  });
+});
 
 describe('doctor: no proxy', function () {
   it('every check holds when the app streams and is itself public', async function () {
