@@ -179,7 +179,7 @@ async function checkThroughProxy(
     [],
   );
   const bytes = judgePublic(answer, app, run.probe, proxy, atTarget);
-  record(run, 'bytes', bytes, [answer]);
+  record(run, 'bytes', bytes, atTarget ? [answer, atTarget] : [answer]);
   const range = bytes.verdict === 'pass' ? await checkRange(run, app) : undefined;
   record(run, 'leaks', judgeLeaks(range ? [answer, range] : [answer], proxy), []);
   await checkInternal(run, app);
