@@ -101,7 +101,12 @@ async function generateOnce(
   const existing = await readMetadata(storage, name);
   if (existing) return existing;
   debug('generating %s in %s storage', name, storage.driver);
-  const { file, stat } = await copyToStorage(generate, storage, name, timeout);
+  const { file, stat } = await copyToStorage(generate, storage, name, timeout).catch(
+    (err: unknown) => {
+      debug('generating %s failed, nothing kept: %s', name, (err as Error)?.message);
+      throw err;
+    },
+  );
   const metadata = {
     filename: file.filename,
     attachment: file.attachment,
