@@ -16,6 +16,8 @@ export const STORAGE_ERROR_CODES = {
   badOrigin: 'ERR_STORAGE_BAD_ORIGIN',
   /** A remote origin did not answer in time (504). */
   originTimeout: 'ERR_STORAGE_ORIGIN_TIMEOUT',
+  /** A storage gave no byte for longer than the stall timeout while a download waited (504). */
+  stalled: 'ERR_STORAGE_STALLED',
 } as const;
 
 /** One of the values of `STORAGE_ERROR_CODES`. */
@@ -105,6 +107,21 @@ export class StorageOriginTimeoutError extends StorageError {
   }
 }
 
+/**
+ * A storage kept a streamed download waiting for longer than the streaming backend's
+ * `stallTimeout`: its metadata, its first byte or its next one. Answered as 504 before the
+ * headers; after them, the connection is aborted.
+ */
+export class StorageStalledError extends StorageError {
+  constructor(driver: string, name: string, ms: number) {
+    super(
+      STORAGE_ERROR_CODES.stalled,
+      driver,
+      `${JSON.stringify(name)} gave no byte for ${ms} ms (stallTimeout)`,
+    );
+  }
+}
+
 const STATUS_BY_CODE: Record<StorageErrorCode, number> = {
   [STORAGE_ERROR_CODES.notFound]: 404,
   [STORAGE_ERROR_CODES.invalidName]: 404,
@@ -113,6 +130,7 @@ const STATUS_BY_CODE: Record<StorageErrorCode, number> = {
   [STORAGE_ERROR_CODES.changed]: 503,
   [STORAGE_ERROR_CODES.badOrigin]: 502,
   [STORAGE_ERROR_CODES.originTimeout]: 504,
+  [STORAGE_ERROR_CODES.stalled]: 504,
 };
 
 /**

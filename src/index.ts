@@ -30,6 +30,7 @@ export type {
 } from './storage.ts';
 export type { Backend, Offload } from './backends/backend.ts';
 export { streaming, type StreamingOptions } from './backends/stream.ts';
+export { DEFAULT_STALL_TIMEOUT } from './backends/stall-guard.ts';
 export type { EtagMode, Validators } from './backends/validators.ts';
 export type { OffloadTarget } from './backends/backend.ts';
 export { nginx, type NginxOptions } from './backends/nginx.ts';

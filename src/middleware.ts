@@ -45,6 +45,7 @@ const DOWNLOADVIEW_OPTION_KEYS: OptionKeys<DownloadViewOptions> = {
   trustedProxies: true,
   maxRanges: true,
   etag: true,
+  stallTimeout: true,
   onDownload: true,
   telemetry: true,
 };
@@ -67,7 +68,11 @@ const NAMED_BACKENDS: Record<Exclude<BackendName, 'stream'>, () => Backend> = {
  */
 export function downloadview(options: DownloadViewOptions = {}) {
   checkOptionKeys('downloadview', options, DOWNLOADVIEW_OPTION_KEYS);
-  const fallback = streaming({ maxRanges: options.maxRanges, etag: options.etag });
+  const fallback = streaming({
+    maxRanges: options.maxRanges,
+    etag: options.etag,
+    stallTimeout: options.stallTimeout,
+  });
   const etag = checkEtagMode('downloadview', options.etag);
   const maxRanges = options.maxRanges ?? DEFAULT_MAX_RANGES;
   if (options.trustedProxies !== undefined && options.backend !== 'auto') {

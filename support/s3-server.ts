@@ -2,6 +2,7 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { Agent } from 'node:http';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Client options s3rver needs (INFRA: path-style, checksums only when required). */
-export function s3Client(endpoint: string, timeoutMs?: number): S3Client {
+export function s3Client(
+  endpoint: string,
+  timeoutMs?: number,
+  { httpAgent }: { httpAgent?: Agent } = {},
+): S3Client {
   return new S3Client({
     endpoint,
     region: 'us-east-1',
@@ -37,9 +42,10 @@ export function s3Client(endpoint: string, timeoutMs?: number): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 1,
-    ...(timeoutMs
-      ? { requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs } }
-      : {}),
+    requestHandler: {
+      ...(timeoutMs ? { connectionTimeout: timeoutMs, requestTimeout: timeoutMs } : {}),
+      ...(httpAgent ? { httpAgent } : {}),
+    },
   });
 }
 

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import createError from 'http-errors';
-import { StorageChangedError } from '../errors.ts';
+import { StorageChangedError, StorageStalledError } from '../errors.ts';
 import { DEFAULT_MAX_RANGES } from '../http/range.ts';
 import { multipartBody } from './multipart-body.ts';
 import { toConditionalHeaders } from '../http/preconditions.ts';
@@ -11,6 +11,7 @@ import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { ByteRange, OpenedFile } from '../storage.ts';
 import type { Backend } from './backend.ts';
 import { holdToLength } from './length-guard.ts';
+import { checkStallTimeout, watchForStall, withinStallTimeout } from './stall-guard.ts';
 import { planStream, type RequestFacts, type StreamPlan } from './stream-plan.ts';
 import { answerHeadOverHttp2, guardStreamErrors } from './stream-guard.ts';
 import { checkEtagMode, gatherFacts, type EtagMode } from './validators.ts';
@@ -31,9 +32,19 @@ export interface StreamingOptions {
   maxRanges?: number;
   /** `'stat'` (default): ETag from size and mtime. `'content'`: a hash of the bytes, cached. */
   etag?: EtagMode;
+  /**
+   * Milliseconds a storage may keep a download waiting: for its metadata, its first byte, or
+   * its next one while the client waits (a slow client does not count). Past it, the answer is
+   * `504`, or the connection is aborted once the headers went out. Default 30 000.
+   */
+  stallTimeout?: number;
 }
 
-const STREAMING_OPTION_KEYS: OptionKeys<StreamingOptions> = { maxRanges: true, etag: true };
+const STREAMING_OPTION_KEYS: OptionKeys<StreamingOptions> = {
+  maxRanges: true,
+  etag: true,
+  stallTimeout: true,
+};
 
 /**
  * The streaming fallback: Koa sends the bytes itself, with ranges, conditional requests and
@@ -48,23 +59,27 @@ export function streaming(options: StreamingOptions = {}): Backend {
   checkOptionKeys('streaming', options, STREAMING_OPTION_KEYS);
   const maxRanges = checkMaxRanges(options.maxRanges);
   const etag = checkEtagMode('streaming', options.etag);
+  const stallTimeout = checkStallTimeout('streaming', options.stallTimeout);
   return {
     name: 'stream',
     async deliver(ctx, file) {
       const request = requestFacts(ctx);
       if (request.method === 'HEAD') answerHeadOverHttp2(ctx);
+      const wait = stallWait(file, stallTimeout);
       for (let attempt = 1; ; attempt++) {
         // HEAD never opens the file; GET opens it first where the source can give metadata
         // and bytes from one lookup.
         const opened =
           request.method === 'HEAD'
             ? undefined
-            : await file.openFile({ whole: wantsWhole(request) });
+            : await wait.for(file.openFile({ whole: wantsWhole(request) }), (late) =>
+                late?.close(),
+              );
         try {
-          const stat = opened?.stat ?? (await file.stat());
+          const stat = opened?.stat ?? (await wait.for(file.stat()));
           const facts = await gatherFacts(file, stat, etag);
           const plan = planStream(request, facts, { maxRanges });
-          await applyPlan(ctx, plan, bodySource(ctx, file, stat, opened));
+          await applyPlan(ctx, plan, bodySource(ctx, file, stat, opened), wait);
           return true;
         } catch (err) {
           opened?.close();
@@ -161,7 +176,35 @@ function changedError(file: DownloadFile, detail: string): StorageChangedError {
   return new StorageChangedError(driver, name, { cause: new Error(detail) });
 }
 
-async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Promise<void> {
+/** Bounds each wait on the storage by the stall timeout (stall-guard.ts). */
+interface StallWait {
+  /** `work`, or a `StorageStalledError` once the timeout passed; a late result goes to `release`. */
+  for<T>(work: Promise<T>, release?: (late: T) => void): Promise<T>;
+  /** Aborts `body` if it stops giving bytes while the response waits for them. */
+  watch(ctx: Context, body: Readable): void;
+  readonly ms: number;
+  stalled(): StorageStalledError;
+}
+
+function stallWait(file: DownloadFile, ms: number): StallWait {
+  const stalled = () => {
+    const { driver, name } = file.describeSource();
+    return new StorageStalledError(driver, name, ms);
+  };
+  return {
+    for: (work, release) => withinStallTimeout(work, ms, stalled, release),
+    watch: (ctx, body) => watchForStall(ctx, body, ms, stalled),
+    ms,
+    stalled,
+  };
+}
+
+async function applyPlan(
+  ctx: Context,
+  plan: StreamPlan,
+  source: BodySource,
+  wait: StallWait,
+): Promise<void> {
   if (!('body' in plan)) {
     source.release();
     if (plan.status !== 304) {
@@ -175,13 +218,21 @@ async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Pr
     ctx.body = null;
   } else {
     // HEAD never opens the file; the placeholder lets Koa keep the 200 and Content-Length.
-    const body = ctx.method === 'HEAD' ? Readable.from([]) : await openBody(source, plan.body);
-    if (!Buffer.isBuffer(body)) await firstBytes(body, ctx.res);
+    const body =
+      ctx.method === 'HEAD'
+        ? Readable.from([])
+        : await wait.for(openBody(source, plan.body), (late) => {
+            if (!Buffer.isBuffer(late)) late.destroy();
+          });
+    if (!Buffer.isBuffer(body)) await firstBytes(body, ctx.res, wait);
     ctx.status = plan.status;
     // Set first, so that Koa's body setter does not look up a type of its own.
     const type = plan.headers['Content-Type'];
     if (type) ctx.set('Content-Type', type);
-    if (!Buffer.isBuffer(body)) guardStreamErrors(ctx, body);
+    if (!Buffer.isBuffer(body)) {
+      guardStreamErrors(ctx, body);
+      wait.watch(ctx, body);
+    }
     ctx.body = body;
   }
   // After the body: Koa's body setter drops Content-Length when the body replaces another.
@@ -194,13 +245,19 @@ async function applyPlan(ctx: Context, plan: StreamPlan, source: BodySource): Pr
  * gets a proper 5xx answer through the app's error handling, instead of an empty reply once Koa
  * has started the response. The bytes are needed before anything is sent anyway.
  */
-async function firstBytes(body: Readable, res: Context['res']): Promise<void> {
+async function firstBytes(body: Readable, res: Context['res'], wait: StallWait): Promise<void> {
+  // An error the body gives in the same tick as its first bytes would otherwise find no
+  // listener (the guard and Koa listen only once the body is handed over) and crash the
+  // process; it is kept here and thrown, still before any header.
+  let failed: Error | undefined;
+  body.on('error', (err) => (failed ??= err));
   if (body.readableLength > 0 || body.readableEnded || res.destroyed) return;
   // A client that leaves meanwhile ends the wait: the body is then handed over as usual, and
   // the guard releases it at once (a storage that stalls must not hold a file for nobody).
   const left = new AbortController();
   const onClose = () => left.abort();
   res.once('close', onClose);
+  const timer = setTimeout(() => body.destroy(wait.stalled()), wait.ms);
   try {
     await once(body, 'readable', { signal: left.signal });
   } catch (err) {
@@ -208,8 +265,10 @@ async function firstBytes(body: Readable, res: Context['res']): Promise<void> {
     body.destroy();
     throw err;
   } finally {
+    clearTimeout(timer);
     res.off('close', onClose);
   }
+  if (failed) throw failed;
 }
 
 async function openBody(
