@@ -5,7 +5,7 @@ import { formatSummary } from '../../scripts/soak/summary.ts';
 
 // The CI version of `npm run soak` (scripts/soak/): 30 seconds of the same mixed traffic, at
 // 200 clients rather than 300 so that two shared cores under coverage keep every answer well
-// within its timeout. The full soak runs for minutes; see docs/testing.md.
+// within its timeout. The full soak runs for minutes; see docs/performance.md, "Soak".
 const SECONDS = 30;
 const CLIENTS = 200;
 
