@@ -1,4 +1,17 @@
-import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
+import {
+  request as httpRequest,
+  type Agent,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http';
+import {
+  connect,
+  constants,
+  type ClientHttp2Session,
+  type IncomingHttpHeaders as IncomingHttp2Headers,
+} from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import { testCertificate } from './tls.ts';
 
 /** A raw HTTP answer: status, headers and the exact bytes. */
 export interface RawResponse {
@@ -9,17 +22,30 @@ export interface RawResponse {
   aborted: boolean;
 }
 
+/** Options of `request()`. */
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  /** HTTP/1.1 only: the connection pool (an `https.Agent` for an https URL with `http1`). */
+  agent?: Agent;
+  /** For an https URL: HTTP/1.1 over TLS instead of HTTP/2 (what a reverse proxy speaks). */
+  http1?: boolean;
+}
+
 /**
  * One HTTP request with Node's own client, so that tests see exactly what went over the wire
  * (no decompression, no header folding) and can tell a cut connection from a complete body.
+ * An `https:` URL (a test app under TRANSPORT=h2) is asked over HTTP/2, trusting the test
+ * certificate, unless `http1` is set; the answer has the same shape either way.
  */
-export function request(
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; agent?: Agent } = {},
-): Promise<RawResponse> {
+export function request(url: string, options: RequestOptions = {}): Promise<RawResponse> {
+  if (new URL(url).protocol === 'https:' && !options.http1) return http2Request(url, options);
   return new Promise((resolve, reject) => {
     const { method = 'GET', headers, agent } = options;
-    const req = httpRequest(url, { method, headers, ...(agent && { agent }) });
+    const secure = new URL(url).protocol === 'https:';
+    const send = secure ? httpsRequest : httpRequest;
+    const tls = secure ? { ca: testCertificate().cert } : {};
+    const req = send(url, { method, headers, ...tls, ...(agent && { agent }) });
     req.on('error', reject);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -34,6 +60,60 @@ export function request(
       });
     });
     req.end();
+  });
+}
+
+/** HTTP/1.1 headers that HTTP/2 forbids (RFC 9113 §8.2.2); `Host` becomes `:authority`. */
+const CONNECTION_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** One HTTP/2 session per origin, reused like a keep-alive agent, dropped once it closes. */
+const sessions = new Map<string, ClientHttp2Session>();
+
+function http2Session(origin: string): ClientHttp2Session {
+  const open = sessions.get(origin);
+  if (open && !open.closed && !open.destroyed) return open;
+  const session = connect(origin, { ca: testCertificate().cert });
+  // A session that fails fails its streams, which report it.
+  session.on('error', () => undefined);
+  session.once('close', () => sessions.get(origin) === session && sessions.delete(origin));
+  session.once('goaway', () => sessions.get(origin) === session && sessions.delete(origin));
+  session.unref();
+  sessions.set(origin, session);
+  return session;
+}
+
+function http2Request(url: string, options: RequestOptions): Promise<RawResponse> {
+  const { origin, pathname, search } = new URL(url);
+  const headers: OutgoingHttpHeaders = { ':method': options.method ?? 'GET' };
+  headers[':path'] = pathname + search;
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (lower === 'host') headers[':authority'] = value;
+    else if (!CONNECTION_HEADERS.has(lower)) headers[lower] = value;
+  }
+  return new Promise((resolve, reject) => {
+    const stream = http2Session(origin).request(headers);
+    const chunks: Buffer[] = [];
+    let response: IncomingHttp2Headers | undefined;
+    let ended = false;
+    stream.on('response', (received) => (response = received));
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => (ended = true));
+    // A reset after the response only cuts the body: 'close' reports it as aborted.
+    stream.on('error', (error) => response ?? reject(error));
+    stream.on('close', () => {
+      if (!response) return reject(new Error(`stream closed before a response (${url})`));
+      const { ':status': status, ...rest } = response;
+      const aborted = !ended || stream.rstCode !== constants.NGHTTP2_NO_ERROR;
+      resolve({ status: Number(status), headers: rest, body: Buffer.concat(chunks), aborted });
+    });
+    stream.end();
   });
 }
 

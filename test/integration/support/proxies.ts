@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { APP_SCHEME } from '../../support/transport.ts';
 
 /** The reverse proxies the integration tests run for real. */
 export type ProxyKind = 'nginx' | 'apache' | 'lighttpd' | 'caddy';
@@ -22,6 +23,13 @@ export interface ProxyOptions {
    * nothing throws, so a test can never run the documented config believing it broken.
    */
   editConfig?: (template: string) => string;
+  /**
+   * How the proxy reaches the app: `https` (HTTP/1.1 over TLS, or HTTP/2 where the proxy
+   * offers it, to an app on node:http2 with `allowHTTP1`) renders the documented config with
+   * only its upstream lines changed, see `TLS_UPSTREAM`. Defaults to the scheme of `serve()`'s
+   * apps under the transport being tested (`https` with TRANSPORT=h2, else `http`).
+   */
+  upstreamScheme?: 'http' | 'https';
 }
 
 /** A running proxy, started by `startProxy`. */
@@ -61,6 +69,61 @@ const SERVERS: Record<ProxyKind, ServerSpec> = {
     args: (config) => ['run', '--config', config, '--adapter', 'caddyfile'],
   },
 };
+
+/**
+ * The edits that point a documented config at an app served over TLS (the test certificate is
+ * self-signed, so the proxy does not verify it here; a deployment names its CA instead). Each
+ * edit must match, so the documented upstream lines and these stay in step. lighttpd 1.4's
+ * mod_proxy cannot speak TLS to a backend at all.
+ */
+const TLS_UPSTREAM: Record<ProxyKind, ((config: string) => string) | undefined> = {
+  // nginx does not verify an upstream's certificate unless told to (proxy_ssl_verify off).
+  nginx: (config) =>
+    replaceAll(config, 'proxy_pass http://127.0.0.1:{{UPSTREAM_PORT}};', (line) =>
+      line.replace('http://', 'https://'),
+    ),
+  apache: (config) =>
+    replaceAll(config, /^ProxyPass(Reverse)? \/ http:\/\//gm, (line) =>
+      line.replace('http://', 'https://'),
+    ).replace(
+      /^LoadModule proxy_http_module .*$/m,
+      (line) =>
+        `${line}\nLoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n` +
+        'SSLProxyEngine on\nSSLProxyVerify none\nSSLProxyCheckPeerName off\n' +
+        'SSLProxyCheckPeerExpire off',
+    ),
+  lighttpd: undefined,
+  caddy: (config) =>
+    replaceAll(config, /reverse_proxy 127\.0\.0\.1:\{\{UPSTREAM_PORT\}\} \{\n/, (line) =>
+      line
+        .replace('127.0.0.1', 'https://127.0.0.1')
+        .concat('\t\ttransport http {\n\t\t\ttls_insecure_skip_verify\n\t\t}\n'),
+    ),
+};
+
+/** Like `String.replace`, but throws when the pattern matches nothing. */
+function replaceAll(
+  text: string,
+  pattern: string | RegExp,
+  edit: (match: string) => string,
+): string {
+  let matched = false;
+  const replacer = (match: string) => ((matched = true), edit(match));
+  const result =
+    typeof pattern === 'string'
+      ? text.replaceAll(pattern, replacer)
+      : text.replace(pattern, replacer);
+  if (!matched) throw new Error(`TLS upstream: ${String(pattern)} is not in the documented config`);
+  return result;
+}
+
+/**
+ * True when `kind` can reach an app served over TLS, as TRANSPORT=h2 serves it. lighttpd 1.4's
+ * mod_proxy speaks only cleartext HTTP to its backends.
+ */
+export function reachesTlsUpstream(kind: ProxyKind): boolean {
+  return TLS_UPSTREAM[kind] !== undefined;
+}
 
 /** The Debian module the apache backend depends on; apache2 alone cannot offload. */
 const XSENDFILE_MODULE = '/usr/lib/apache2/modules/mod_xsendfile.so';
@@ -112,6 +175,9 @@ export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promis
     throw new RangeError(`upstreamPort must be a TCP port, got ${upstreamPort}`);
   }
   if (!isAbsolute(filesDir)) throw new RangeError(`filesDir must be absolute, got ${filesDir}`);
+  if ((options.upstreamScheme ?? APP_SCHEME) === 'https' && !reachesTlsUpstream(kind)) {
+    throw new Error(`${kind} cannot reach an upstream over TLS (its mod_proxy speaks only HTTP)`);
+  }
   const binary = findProxyBinary(kind);
   if (binary === undefined) throw new Error(`${kind} is not installed`);
   for (let attempt = 1; ; attempt++) {
@@ -139,12 +205,14 @@ async function startOnFreePort(
     FILES_DIR: options.filesDir,
     WORK_DIR: workDir,
   };
+  const tls = (options.upstreamScheme ?? APP_SCHEME) === 'https' ? TLS_UPSTREAM[kind] : undefined;
   const child = await spawnWithConfig(
     kind,
     binary,
     workDir,
     placeholders,
     options.editConfig,
+    tls,
   ).catch(async (error) => {
     await rm(workDir, { recursive: true, force: true });
     throw error;
@@ -169,11 +237,13 @@ async function spawnWithConfig(
   workDir: string,
   placeholders: Record<string, string | number>,
   editConfig?: (template: string) => string,
+  tlsUpstream?: (template: string) => string,
 ): Promise<ChildProcess> {
   // nginx workers (nobody) must reach the temp dirs inside it.
   await chmod(workDir, 0o755);
   const configFile = join(workDir, SERVERS[kind].template);
-  await writeFile(configFile, await renderTemplate(kind, placeholders, editConfig));
+  const rendered = await renderTemplate(kind, placeholders, editConfig, tlsUpstream);
+  await writeFile(configFile, rendered);
   return spawnServer(kind, binary, configFile, workDir);
 }
 
@@ -198,11 +268,13 @@ async function renderTemplate(
   kind: ProxyKind,
   values: Record<string, string | number>,
   editConfig?: (template: string) => string,
+  tlsUpstream?: (template: string) => string,
 ): Promise<string> {
   const documented = await readFile(join(TEMPLATES_DIR, SERVERS[kind].template), 'utf8');
-  const template = editConfig ? editConfig(documented) : documented;
-  if (template === documented && editConfig)
+  const edited = editConfig ? editConfig(documented) : documented;
+  if (edited === documented && editConfig)
     throw new Error(`${kind}: the config edit changed nothing`);
+  const template = tlsUpstream ? tlsUpstream(edited) : edited;
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`${kind} template: unknown ${placeholder}`);
