@@ -16,6 +16,7 @@ import type { DownloadEventsOptions } from './events/types.ts';
 import { checkOptionKeys, type OptionKeys } from './options.ts';
 import { DEFAULT_MAX_RANGES } from './http/range.ts';
 import { chooseRepresentation, rangeForTheApp } from './representation.ts';
+import { matcherFor } from './rule-matcher.ts';
 import { compileRules, type CompiledRule, type DownloadRule } from './rules.ts';
 
 const debug = debugFor('middleware');
@@ -191,10 +192,8 @@ async function chooseBackend(
   fallback: Backend,
 ): Promise<{ backend: Backend; target?: OffloadTarget; rule?: string } | undefined> {
   if (rules.length === 0) return backend === fallback ? undefined : { backend };
-  for (const rule of rules) {
-    const target = await rule.match(file);
-    if (target) return { backend: rule.backend, target, rule: rule.label };
-  }
+  const found = await matcherFor(rules).first(file);
+  if (found) return { backend: found.rule.backend, target: found.target, rule: found.rule.label };
   // The usual cause of "nothing is offloaded": a storage's baseUrl or location that no
   // sourceUrl or sourceDir covers. Said under DEBUG only: the lookups cost I/O.
   if (debug.enabled) {

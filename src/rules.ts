@@ -42,6 +42,12 @@ export interface CompiledRule {
   readonly backend: Backend;
   /** `rule #1 (sourceUrl /media/ → /protected/)`, for debug output. */
   readonly label: string;
+  /** What the rule looks at: the file's URL (`sourceUrl`) or its local path (`sourceDir`). */
+  readonly on: 'url' | 'path';
+  /** The URL prefix or the canonical directory, ending with `/`: what a match starts with. */
+  readonly prefix: string;
+  /** Where the file at `location` (its URL or path, as `on` says) goes under this rule. */
+  target(location: string | undefined): OffloadTarget | undefined;
   /** Where `file` goes under this rule, or `undefined` when the rule does not apply. */
   match(file: DownloadFile): Promise<OffloadTarget | undefined>;
 }
@@ -85,17 +91,25 @@ function compileRule(rule: DownloadRule, index: number, backend: Backend): Compi
   const label = `rule #${index + 1} (${source} → ${destination})`;
   if (sourceUrl !== undefined) {
     const prefix = withSlash(sourceUrl);
+    const target = (url: string | undefined) => targetFromUrl(url, prefix, destination);
     return {
       backend,
       label,
-      match: async (file) => targetFromUrl(await file.url(), prefix, destination),
+      on: 'url',
+      prefix,
+      target,
+      match: async (file) => target(await file.url()),
     };
   }
-  const dir = canonicalDir(sourceDir as string);
+  const prefix = canonicalDir(sourceDir as string);
+  const target = (path: string | undefined) => targetFromPath(path, prefix, destination);
   return {
     backend,
     label,
-    match: async (file) => targetFromPath(await file.localPath(), dir, destination),
+    on: 'path',
+    prefix,
+    target,
+    match: async (file) => target(await file.localPath()),
   };
 }
 

@@ -11,3 +11,14 @@ export const EVENT_CONTENDERS = [
   'events: SDK, traces + metrics',
   'events: onDownload hook, telemetry off',
 ] as const;
+
+/**
+ * Scenario "rules": one offloaded download with 1, 100 and 10,000 rules, the match at the end.
+ * The first is the reference: the cost must not grow with the number of rules.
+ */
+export const RULE_CONTENDERS = ['rules: 1', 'rules: 100', 'rules: 10,000'] as const;
+
+/** The number of rules a "rules" contender runs with. */
+export function ruleCount(contender: (typeof RULE_CONTENDERS)[number]): number {
+  return Number(contender.slice('rules: '.length).replace(',', ''));
+}

@@ -16,9 +16,14 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import type * as Library from '../../src/index.ts';
 import type * as MemoryModule from '../../storages/memory.ts';
-import { EVENT_CONTENDERS, JS_CONTENDERS } from '../lib/in-process-contenders.ts';
+import {
+  EVENT_CONTENDERS,
+  JS_CONTENDERS,
+  RULE_CONTENDERS,
+  ruleCount,
+} from '../lib/in-process-contenders.ts';
 
-const IN_PROCESS_CONTENDERS = [...JS_CONTENDERS, ...EVENT_CONTENDERS] as const;
+const IN_PROCESS_CONTENDERS = [...JS_CONTENDERS, ...EVENT_CONTENDERS, ...RULE_CONTENDERS] as const;
 type InProcessContender = (typeof IN_PROCESS_CONTENDERS)[number];
 
 const [contender, count] = process.argv.slice(2) as [InProcessContender, string];
@@ -71,11 +76,23 @@ const NAME = 'small-1KiB.bin';
 const CONTENT = Buffer.alloc(1024, 7);
 const MODIFIED = new Date('2026-01-01T00:00:00Z');
 
+/** Offloaded to nginx by the last of `count` rules; the others name other URL prefixes. */
+function offloadOptions(count: number): Library.DownloadViewOptions {
+  const rules: Library.DownloadRule<'nginx'>[] = [];
+  for (let i = 1; i < count; i++) rules.push({ sourceUrl: `/other/${i}/`, destinationUrl: '/p/' });
+  rules.push({ sourceUrl: '/media/', destinationUrl: '/protected/' });
+  return { backend: 'nginx', rules };
+}
+
 function app(contender: InProcessContender): Koa {
   const koa = new Koa();
   koa.silent = true;
   const router = new Router();
-  if (contender !== 'bare Koa handler') {
+  if ((RULE_CONTENDERS as readonly string[]).includes(contender)) {
+    koa.use(downloadview(offloadOptions(ruleCount(contender as (typeof RULE_CONTENDERS)[number]))));
+    const storage = new MemoryStorage({ files: { [NAME]: CONTENT }, baseUrl: '/media/' });
+    router.get('/files/*path', storageDownload({ storage }));
+  } else if (contender !== 'bare Koa handler') {
     koa.use(
       downloadview(
         contender === 'events: onDownload hook, telemetry off'
@@ -114,7 +131,7 @@ class DiscardingSocket extends Duplex {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-function download(handler: Handler): Promise<number> {
+function download(handler: Handler): Promise<ServerResponse> {
   return new Promise((resolve) => {
     const socket = new DiscardingSocket();
     const req = new IncomingMessage(socket as never);
@@ -126,7 +143,7 @@ function download(handler: Handler): Promise<number> {
     res.assignSocket(socket as never);
     res.on('finish', () => {
       res.detachSocket(socket as never);
-      resolve(res.statusCode);
+      resolve(res);
     });
     handler(req, res);
   });
@@ -136,8 +153,17 @@ const downloads = Number(count);
 const handler = app(contender).callback();
 // Warm-up, discarded: the JIT compiles the path first.
 for (let i = 0; i < Math.min(downloads, 5000); i++) await download(handler);
-const status = await download(handler);
-if (status !== 200) throw new Error(`${contender} answered ${status}`);
+const { statusCode, getHeader } = await download(handler).then((res) => ({
+  statusCode: res.statusCode,
+  getHeader: (name: string) => res.getHeader(name),
+}));
+if (statusCode !== 200) throw new Error(`${contender} answered ${statusCode}`);
+// A rule that matched nothing would measure streaming instead of the offload it names.
+if (contender.startsWith('rules: ') && getHeader('X-Accel-Redirect') !== `/protected/${NAME}`) {
+  throw new Error(
+    `${contender} did not offload: X-Accel-Redirect ${getHeader('X-Accel-Redirect')}`,
+  );
+}
 await telemetry();
 const before = process.cpuUsage();
 for (let i = 0; i < downloads; i++) await download(handler);
