@@ -25,10 +25,18 @@ export function countBodyBytes(res: AnyResponse): ByteCount {
   const count = { bytes: 0 };
   const write = res.write as Writer;
   const end = res.end as Writer;
+  // Over node:http2, end(chunk) hands its chunk to this.write(): count it only once.
+  let counting = false;
   const counted = (original: Writer): Writer =>
-    function counting(this: AnyResponse, ...args: unknown[]) {
+    function countOnce(this: AnyResponse, ...args: unknown[]) {
+      if (counting) return original.apply(this, args);
       if (!responseGone(res)) count.bytes += chunkLength(args[0], args[1]);
-      return original.apply(this, args);
+      counting = true;
+      try {
+        return original.apply(this, args);
+      } finally {
+        counting = false;
+      }
     };
   res.write = counted(write) as typeof res.write;
   res.end = counted(end) as typeof res.end;

@@ -8,6 +8,7 @@ import { createApp } from '../support/koa.ts';
 import { eventOf, recordingHook } from './support.ts';
 
 const BIG = randomFile(4 * 1024 * 1024);
+const SMALL = 'sent by Koa as one Buffer\n';
 
 /** One GET over h2c; `cancel`: the client resets the stream after the first body chunk. */
 function get(port: number, path: string, cancel = false): Promise<Buffer> {
@@ -34,7 +35,7 @@ describe('download events over HTTP/2 (h2c, compatibility API)', () => {
 
   before(async () => {
     // Read from disk in 64 KiB chunks: a reset stream stops the body part-way.
-    const tree = await tempTree({ 'big.bin': BIG });
+    const tree = await tempTree({ 'big.bin': BIG, 'small.txt': SMALL });
     cleanup = tree.cleanup;
     const storage = new FileSystemStorage({ location: tree.dir });
     const app = createApp();
@@ -59,6 +60,14 @@ describe('download events over HTTP/2 (h2c, compatibility API)', () => {
     await recorder.until(2);
     expect(recorder.types()).to.deep.equal(['start', 'complete']);
     expect(eventOf(recorder.events, 'complete')).to.include({ bytes: BIG.length, complete: true });
+  });
+
+  it('a small file, which Koa ends the response with, is counted once', async () => {
+    // Http2ServerResponse.end(chunk) writes the chunk through its own write().
+    const body = await get(port, '/small.txt');
+    expect(body.toString()).to.equal(SMALL);
+    await recorder.until(2);
+    expect(eventOf(recorder.events, 'complete')).to.include({ bytes: SMALL.length });
   });
 
   it('a stream reset by the client is an abort, short of the size', async () => {
