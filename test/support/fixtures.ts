@@ -87,8 +87,10 @@ export function countingStorage(inner: Storage): CountingStorage {
     ...(openFile && {
       openFile: async (name: string, options?: OpenFileOptions) => {
         opens++;
+        // Counted live once it is open: a refused name (404) has nothing to release.
+        const opened = await openFile(name, options);
         live++;
-        return trackOpened(await openFile(name, options), { released: () => live-- });
+        return trackOpened(opened, { released: () => live-- });
       },
     }),
     get opens() {
