@@ -62,7 +62,10 @@ export function planStream(
     return whole(headers, size);
   }
   const decision = decideRange(request.range, size, options);
-  if (decision.kind === 'full') return whole(headers, size);
+  // The Range was ignored (more ranges than maxRanges, or malformed): say this answer takes
+  // none, or lighttpd in front, which ranges a backend's 200 by itself, serves the thousand
+  // ranges of a CVE-2011-3192 request that the app refused to.
+  if (decision.kind === 'full') return whole({ ...headers, 'Accept-Ranges': 'none' }, size);
   if (decision.kind === 'unsatisfiable') {
     return { status: 416, headers: { 'Content-Range': unsatisfiedRange(size) } };
   }

@@ -106,8 +106,12 @@ function ranged(file: ModelFile, request: ModelRequest, policy: ModelPolicy, tra
     return whole(file, request, trace, '§13.1.5 If-Range false: Range ignored');
   }
   const outcome = rangeOutcome(range, file.size, policy);
-  if (outcome.kind === 'ignore')
-    return whole(file, request, trace, `§14.2 Range ignored: ${outcome.why}`);
+  if (outcome.kind === 'ignore') {
+    const ignored = whole(file, request, trace, `§14.2 Range ignored: ${outcome.why}`);
+    // §14.3 lets a server say "none" on any answer: the app does where it ignored the Range,
+    // so no proxy in front (lighttpd) applies that Range to the whole file by itself.
+    return { ...ignored, headers: { ...ignored.headers, 'accept-ranges': 'none' } };
+  }
   if (outcome.kind === 'unsatisfiable') {
     trace.push('§14.2 no satisfiable range → 416 (§15.5.17)');
     return answer(416, { kind: 'unchecked' }, trace, {
