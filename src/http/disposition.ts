@@ -9,7 +9,8 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
  * Content-Disposition for a download (RFC 6266): an ASCII `filename=` fallback plus RFC 8187
  * `filename*` for names outside ISO-8859-1, built by `content-disposition`, which quotes and
  * escapes. Inline files keep `filename=` so the browser still knows the name. Directory parts
- * (up to the last `/` or `\`, as browsers read them) are dropped and control characters replaced, so the value can never break the header.
+ * (up to the last `/` or `\`, as browsers read them) are dropped and control characters replaced, so the value can never break the header;
+ * a name over `MAX_FILENAME_BYTES` is shortened, its extension kept.
  *
  * @example
  * formatContentDisposition('résumé.pdf', true);
@@ -49,5 +50,34 @@ function asciiFallback(name: string): string {
 function cleanName(filename: string): string {
   const base = filename.split(/[/\\]/).pop() ?? '';
   const clean = base.replace(CONTROL_CHARACTERS, '_').toWellFormed();
-  return clean.trim() === '' ? 'download' : clean;
+  return clean.trim() === '' ? 'download' : shortened(clean);
+}
+
+/**
+ * The longest name a download is given, in UTF-8 bytes: what filesystems store in one name, so
+ * no client could save a longer one anyway.
+ */
+export const MAX_FILENAME_BYTES = 255;
+
+/** The longest extension kept whole when a name is shortened (`.tar.gz` is `.gz` here). */
+const MAX_KEPT_EXTENSION = 16;
+
+/**
+ * `name` cut to `MAX_FILENAME_BYTES`, keeping its extension. A name taken from a request or a
+ * record (64 KiB, say) would otherwise make Content-Disposition longer than the response header
+ * a proxy accepts from the app (Apache and lighttpd: 8 KiB, nginx: 4 KiB by default), and the
+ * proxy answers 502 instead of the file. Cut by code points, so no character is split.
+ */
+function shortened(name: string): string {
+  if (Buffer.byteLength(name) <= MAX_FILENAME_BYTES) return name;
+  const dot = name.lastIndexOf('.');
+  const extension = dot > 0 && name.length - dot <= MAX_KEPT_EXTENSION ? name.slice(dot) : '';
+  let budget = MAX_FILENAME_BYTES - Buffer.byteLength(extension);
+  let kept = '';
+  for (const character of name.slice(0, name.length - extension.length)) {
+    budget -= Buffer.byteLength(character);
+    if (budget < 0) break;
+    kept += character;
+  }
+  return kept + extension;
 }
