@@ -19,7 +19,9 @@ export type PathEncoding = 'percent' | 'raw';
  * offloadPath('/protected/a b.txt', 'percent'); // '/protected/a%20b.txt'
  */
 export function offloadPath(path: string, encoding: PathEncoding): string | undefined {
-  if (!isPlainText(path)) return undefined;
+  // A lone surrogate has no UTF-8 bytes and no percent-encoding (encodeURIComponent throws):
+  // no value can name it, so the file is declined, not failed with a 500.
+  if (!isPlainText(path) || !path.isWellFormed()) return undefined;
   // Raw, a leading or trailing space would be trimmed by the server's header parser (as HTTP
   // requires), and the value would name another file: `victim.txt ` would send `victim.txt`.
   if (encoding === 'raw' && /^[ \t]|[ \t]$/.test(path)) return undefined;

@@ -1,4 +1,3 @@
-import { isFieldValue } from '../http/header-value.ts';
 import { debugFor } from '../debug.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { Backend } from './backend.ts';
@@ -37,7 +36,15 @@ export function nginx(options: NginxOptions = {}): Backend {
     async deliver(ctx, file, offload) {
       if (!offload?.target) return false;
       const { target } = offload;
-      if (isRemote(target.url)) {
+      if (isAbsoluteHttp(target.url)) {
+        // Not a URI nginx can proxy to (a space, a control or non-ASCII character): nginx would
+        // answer 400, and a local X-Accel-Redirect into the remote location (no X-Offload-Url)
+        // its 500. Nor one longer than the response header nginx reads from the app (502).
+        // Declined, so Koa streams it.
+        if (!isUri(target.url)) {
+          debug('the URL of %s cannot travel in X-Offload-Url: streamed', file.filename);
+          return false;
+        }
         // A URL put into X-Accel-Redirect reaches nginx percent-decoded, which breaks signed
         // URLs; it travels in its own header, which the documented `/remote/` location passes
         // to proxy_pass unchanged. Its metadata was read first (S3: a HEAD, no byte of the
@@ -71,8 +78,19 @@ export const NGINX_OPTION_KEYS: OptionKeys<NginxOptions> = {
   limitRate: true,
 };
 
-function isRemote(url: string | undefined): url is string {
-  return url !== undefined && /^https?:\/\//i.test(url) && isFieldValue(url);
+function isAbsoluteHttp(url: string | undefined): url is string {
+  return url !== undefined && /^https?:\/\//i.test(url);
+}
+
+/**
+ * The longest X-Offload-Url sent: 8 KiB, the request line most origins accept, and well inside
+ * the 16 KiB `proxy_buffer_size` of docs/proxies/nginx.conf. Presigned S3 URLs are 1-2 KiB.
+ */
+const MAX_OFFLOAD_URL = 8192;
+
+/** Visible ASCII only (RFC 3986 §2: anything else must be percent-encoded in a URI). */
+function isUri(url: string): boolean {
+  return url.length <= MAX_OFFLOAD_URL && /^[\x21-\x7e]+$/.test(url);
 }
 
 function accelHeaders(options: NginxOptions): Record<string, string> {
