@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { downloadview, StorageFile, VirtualFile } from '../../src/index.ts';
@@ -7,7 +6,7 @@ import type { Storage } from '../../src/storage.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { MemoryStorage } from '../../storages/memory.ts';
 import { countingStorage, randomFile, tempTree } from '../support/fixtures.ts';
-import { openDescriptorCount, request } from '../support/http.ts';
+import { leaveMidBody, openDescriptorCount, request, sentWithoutLength } from '../support/http.ts';
 import { serve } from '../support/koa.ts';
 
 /** A storage whose reads fail after `goodBytes` bytes, as a failing disk or network would. */
@@ -63,18 +62,11 @@ describe('streaming backend: failures and disconnects', () => {
       ctx.body = new StorageFile(storage, 'big.bin');
     });
     try {
+      // The connection is opened first: over HTTP/2 the client resets only its stream, and
+      // the session (two descriptors here) stays open, as a browser's does.
+      await request(`${server.url}/`, { method: 'HEAD' });
       const baseline = await openDescriptorCount();
-      await new Promise<void>((resolve, reject) => {
-        const req = httpRequest(`${server.url}/`);
-        req.on('response', (res) => {
-          res.once('data', () => {
-            req.destroy();
-            resolve();
-          });
-        });
-        req.on('error', (err) => (req.destroyed ? resolve() : reject(err)));
-        req.end();
-      });
+      await leaveMidBody(`${server.url}/`);
       await until(() => storage.opens === 1 && storage.liveStreams === 0);
       await until(async () => (await openDescriptorCount()) <= baseline);
       await sleep(50);
@@ -115,7 +107,7 @@ describe('streaming backend: failures and disconnects', () => {
     });
     try {
       const res = await request(`${server.url}/`);
-      expect(res.headers['transfer-encoding']).to.equal('chunked');
+      expect(sentWithoutLength(res)).to.equal(true);
       expect(res.aborted).to.equal(true);
       await sleep(50);
       expect(server.errors.map((e) => e.message)).to.deep.equal(['generator failed']);

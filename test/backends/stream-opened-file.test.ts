@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { readdir, readlink, realpath, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { join, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -9,7 +8,7 @@ import { downloadview, StorageChangedError, StorageFile } from '../../src/index.
 import type { ByteRange, OpenedFile, Storage } from '../../src/storage.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { HELLO, randomFile, tempTree, trackOpened } from '../support/fixtures.ts';
-import { parseMultipart, request } from '../support/http.ts';
+import { parseMultipart, request, leaveMidBody } from '../support/http.ts';
 import { serve, type TestServer } from '../support/koa.ts';
 import { skipOrFail } from '../support/skip.ts';
 
@@ -382,19 +381,7 @@ describe('streaming backend with FileSystemStorage.openFile', () => {
     const own = spyStorage(new FileSystemStorage({ location: tree.dir }));
     const other = await serveStorage(own.storage);
     try {
-      let received = 0;
-      await new Promise<void>((resolve, reject) => {
-        const req = httpRequest(`${other.url}/huge.bin`);
-        req.on('response', (res) => {
-          res.once('data', (chunk: Buffer) => {
-            received = chunk.length;
-            req.destroy();
-            resolve();
-          });
-        });
-        req.on('error', (err) => (req.destroyed ? resolve() : reject(err)));
-        req.end();
-      });
+      const received = await leaveMidBody(`${other.url}/huge.bin`);
       expect(received).to.be.greaterThan(0);
       expect(own.methods()).to.deep.equal(['openFile', 'stream']);
       await until(() => own.live === 0);

@@ -2,7 +2,6 @@ import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import conditional from 'koa-conditional-get';
-import { request as httpRequest } from 'node:http';
 import {
   DOWNLOAD_METRICS,
   downloadview,
@@ -14,7 +13,7 @@ import { loadTelemetry } from '../../src/events/telemetry.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { MemoryStorage } from '../../storages/memory.ts';
 import { randomFile, tempTree } from '../support/fixtures.ts';
-import { request } from '../support/http.ts';
+import { request, leaveMidBody } from '../support/http.ts';
 import { serve } from '../support/koa.ts';
 import { recordingHook } from './support.ts';
 
@@ -136,17 +135,7 @@ describe('download events: OpenTelemetry metrics, exact counts', () => {
       ctx.body = new StorageFile(files, 'huge.bin');
     });
     try {
-      await new Promise<void>((resolve) => {
-        const req = httpRequest(`${server.url}/`);
-        req.on('response', (res) =>
-          res.once('data', () => {
-            req.destroy();
-            resolve();
-          }),
-        );
-        req.on('error', () => undefined);
-        req.end();
-      });
+      await leaveMidBody(`${server.url}/`);
       const [, end] = await recorder.until(2);
       const abort = end as Extract<DownloadEvent, { type: 'abort' }>;
       expect(abort.type).to.equal('abort');

@@ -6,7 +6,6 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DOWNLOAD_SPAN_NAME, downloadview, StorageFile } from '../../src/index.ts';
 import { StorageUnavailableError } from '../../src/errors.ts';
@@ -14,7 +13,7 @@ import type { Storage } from '../../src/storage.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { MemoryStorage } from '../../storages/memory.ts';
 import { HELLO, randomFile, tempTree } from '../support/fixtures.ts';
-import { request } from '../support/http.ts';
+import { request, leaveMidBody } from '../support/http.ts';
 import { serve } from '../support/koa.ts';
 import { recordingHook } from './support.ts';
 
@@ -121,17 +120,7 @@ describe('download events: OpenTelemetry spans', () => {
       ctx.body = new StorageFile(files, 'huge.bin');
     });
     try {
-      await new Promise<void>((resolve) => {
-        const req = httpRequest(`${server.url}/`);
-        req.on('response', (res) =>
-          res.once('data', () => {
-            req.destroy();
-            resolve();
-          }),
-        );
-        req.on('error', () => undefined);
-        req.end();
-      });
+      await leaveMidBody(`${server.url}/`);
       const [span] = await spans(exporter);
       expect(span?.attributes['koa_downloadview.aborted']).to.equal(true);
       expect(span?.attributes['koa_downloadview.bytes']).to.be.above(0).and.below(size);

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { downloadview, httpDownload, HttpFile } from '../../src/index.ts';
 import { randomFile } from '../support/fixtures.ts';
-import { request } from '../support/http.ts';
+import { request, leaveMidBody } from '../support/http.ts';
 import { serve, type TestServer } from '../support/koa.ts';
 
 const BIG = randomFile(4 * 1024 * 1024);
@@ -110,16 +110,7 @@ for (const ignoreRanges of [false, true]) {
 
     it('closes the origin connection when the client leaves mid-download', async () => {
       const errorsBefore = server.errors.length;
-      await new Promise<void>((resolve, reject) => {
-        const req = httpRequest(`${server.url}/big.bin`, (res) => {
-          res.once('data', () => {
-            req.destroy();
-            resolve();
-          });
-        });
-        req.on('error', (err) => (req.destroyed ? resolve() : reject(err)));
-        req.end();
-      });
+      await leaveMidBody(`${server.url}/big.bin`);
       for (let i = 0; i < 100 && source.openConnections() > 0; i++) await sleep(20);
       expect(source.openConnections()).to.equal(0);
       expect(server.errors.slice(errorsBefore)).to.deep.equal([]);

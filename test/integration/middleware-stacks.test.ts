@@ -5,7 +5,6 @@ import compress from 'koa-compress';
 import conditional from 'koa-conditional-get';
 import etag from 'koa-etag';
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -17,7 +16,7 @@ import {
 } from '../../src/index.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { tempTree } from '../support/fixtures.ts';
-import { parseMultipart, request } from '../support/http.ts';
+import { parseMultipart, request, leaveMidBody } from '../support/http.ts';
 import { serve, type TestServer } from '../support/koa.ts';
 import { jsonErrors } from './support/offload-setups.ts';
 
@@ -193,11 +192,7 @@ describe('edges: downloads inside common middleware stacks', function () {
         ctx.body = new StorageFile(stalled, 'report.csv');
       });
       try {
-        const req = httpRequest(server.url);
-        req.on('error', () => undefined);
-        req.end();
-        await sleep(200);
-        req.destroy();
+        await leaveMidBody(server.url, { afterMs: 200 });
         for (let waited = 0; !released && waited < 2000; waited += 20) await sleep(20);
         expect(released).to.equal(true);
       } finally {

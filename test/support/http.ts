@@ -10,6 +10,7 @@ import {
   type ClientHttp2Session,
   type IncomingHttpHeaders as IncomingHttp2Headers,
 } from 'node:http2';
+import { EventEmitter } from 'node:events';
 import { request as httpsRequest } from 'node:https';
 import { testCertificate } from './tls.ts';
 
@@ -20,6 +21,17 @@ export interface RawResponse {
   body: Buffer;
   /** True when the connection ended before the announced body was complete. */
   aborted: boolean;
+  /** The protocol of the answer, when `request()` made it. */
+  httpVersion?: '1.1' | '2';
+}
+
+/**
+ * The body was sent without a Content-Length, its end marked by the framing: chunked over
+ * HTTP/1.1, END_STREAM over HTTP/2 (which has no Transfer-Encoding).
+ */
+export function sentWithoutLength(res: RawResponse): boolean {
+  if (res.headers['content-length'] !== undefined) return false;
+  return res.httpVersion === '2' || res.headers['transfer-encoding'] === 'chunked';
 }
 
 /** Options of `request()`. */
@@ -56,7 +68,8 @@ export function request(url: string, options: RequestOptions = {}): Promise<RawR
       res.on('close', () => {
         const body = Buffer.concat(chunks);
         aborted ||= !res.complete;
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, aborted });
+        const { statusCode: status = 0, headers } = res;
+        resolve({ status, headers, body, aborted, httpVersion: '1.1' });
       });
     });
     req.end();
@@ -111,10 +124,60 @@ function http2Request(url: string, options: RequestOptions): Promise<RawResponse
       if (!response) return reject(new Error(`stream closed before a response (${url})`));
       const { ':status': status, ...rest } = response;
       const aborted = !ended || stream.rstCode !== constants.NGHTTP2_NO_ERROR;
-      resolve({ status: Number(status), headers: rest, body: Buffer.concat(chunks), aborted });
+      const body = Buffer.concat(chunks);
+      resolve({ status: Number(status), headers: rest, body, aborted, httpVersion: '2' });
     });
     stream.end();
   });
+}
+
+/**
+ * A client that leaves mid-download: it sends a GET, then goes once `afterBytes` of the body
+ * arrived (default: the first chunk), or `afterMs` after sending when given. Over HTTP/1.1 it
+ * closes the connection; over HTTP/2 (an https URL) it resets the stream (RST_STREAM CANCEL)
+ * and keeps the session, as a browser cancelling one download does. Resolves with the number
+ * of body bytes received.
+ */
+export function leaveMidBody(
+  url: string,
+  { afterBytes = 1, afterMs }: { afterBytes?: number; afterMs?: number } = {},
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let received = 0;
+    let left = false;
+    const { body, cancel } = startGet(url);
+    const leave = () => {
+      if (left) return;
+      left = true;
+      cancel();
+      resolve(received);
+    };
+    if (afterMs !== undefined) setTimeout(leave, afterMs);
+    body.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (afterMs === undefined && received >= afterBytes) leave();
+    });
+    body.on('error', (error) => (left ? undefined : reject(error)));
+    body.on('close', () => (left ? undefined : reject(new Error('the body ended first'))));
+  });
+}
+
+function startGet(url: string): { body: NodeJS.EventEmitter; cancel: () => void } {
+  if (new URL(url).protocol === 'https:') {
+    const { origin, pathname, search } = new URL(url);
+    const stream = http2Session(origin).request({ ':method': 'GET', ':path': pathname + search });
+    stream.end();
+    return { body: stream, cancel: () => stream.close(constants.NGHTTP2_CANCEL) };
+  }
+  const req = httpRequest(url);
+  const body = new EventEmitter();
+  req.on('response', (res) => {
+    res.on('data', (chunk: Buffer) => body.emit('data', chunk));
+    res.on('close', () => body.emit('close'));
+  });
+  req.on('error', (error) => body.emit('error', error));
+  req.end();
+  return { body, cancel: () => req.destroy() };
 }
 
 /** Splits a multipart/byteranges body into its parts (headers and bytes), for comparisons. */
