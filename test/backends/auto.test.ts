@@ -126,8 +126,12 @@ describe("auto backend (configured by the proxy's request headers)", () => {
     await cleanup?.();
   });
 
-  const get = (server: TestServer, query: string, headers: Record<string, string> = {}) =>
-    request(`${server.url}/?${query}`, { headers });
+  const get = (
+    server: TestServer,
+    query: string,
+    headers: Record<string, string> = {},
+    http1 = false,
+  ) => request(`${server.url}/?${query}`, { headers, http1 });
   const nameQuery = (name: string) => `name=${encodeURIComponent(name)}`;
 
   describe('from a trusted peer', () => {
@@ -152,10 +156,13 @@ describe("auto backend (configured by the proxy's request headers)", () => {
     });
 
     it('the type is read case-insensitively and trimmed (" x-accel-redirect ")', async () => {
-      const res = await get(trusted, nameQuery('a b.txt'), {
+      // HTTP/1.1 even under TRANSPORT=h2: padded values exist only there (the proxies speak it
+      // to the app); HTTP/2 forbids leading and trailing whitespace in a field value.
+      const padded = {
         'X-Sendfile-Type': ' x-accel-redirect ',
         'X-Accel-Mapping': ` ${dir}/ = /protected/ `,
-      });
+      };
+      const res = await get(trusted, nameQuery('a b.txt'), padded, true);
       expect(offloadHeaders(res)).to.deep.equal({ 'x-accel-redirect': '/protected/a%20b.txt' });
     });
 

@@ -23,6 +23,7 @@ import {
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { MemoryStorage } from '../../storages/memory.ts';
 import { tempTree } from '../support/fixtures.ts';
+import { request } from '../support/http.ts';
 import { createApp, serve, type TestServer } from '../support/koa.ts';
 
 /** Validators are derived by downloadview(); backends called directly get none. */
@@ -38,6 +39,7 @@ interface WireResponse {
 }
 
 function fetchRaw(url: string, method = 'GET'): Promise<WireResponse> {
+  if (url.startsWith('https:')) return fetchRawOverHttp2(url, method);
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method }, (res) => {
       const chunks: Buffer[] = [];
@@ -59,6 +61,16 @@ function fetchRaw(url: string, method = 'GET'): Promise<WireResponse> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The same over HTTP/2 (TRANSPORT=h2), where Node hands header values over as latin1 too. */
+async function fetchRawOverHttp2(url: string, method: string): Promise<WireResponse> {
+  const { status, headers, body } = await request(url, { method });
+  const raw: Record<string, Buffer> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === 'string') raw[name] = Buffer.from(value, 'latin1');
+  }
+  return { status, headers, raw, body };
 }
 
 const OFFLOAD_HEADERS = ['x-accel-redirect', 'x-sendfile', 'x-offload-url'];

@@ -1,4 +1,8 @@
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { testCertificate } from './tls.ts';
+
+const HTTP1_OVER_TLS = () => ({ ca: testCertificate().cert, ALPNProtocols: ['http/1.1'] });
 
 // A client that sees the wire as it is: the bytes a server sent, whether it closed the
 // connection, and the responses a keep-alive client would read from them. Node's own client
@@ -23,8 +27,12 @@ export function exchange(
   raw: string,
   { quietMs = 300, slowly }: { quietMs?: number; slowly?: () => Promise<void> } = {},
 ): Promise<Wire> {
-  const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
+  const { hostname, port, protocol } = new URL(url);
+  // A TLS-only app (TRANSPORT=h2, allowHTTP1) is spoken to in HTTP/1.1 over TLS.
+  const socket =
+    protocol === 'https:'
+      ? tlsConnect({ port: Number(port), host: hostname, ...HTTP1_OVER_TLS() })
+      : connect(Number(port), hostname);
   const chunks: Buffer[] = [];
   const started = Date.now();
   let quiet: NodeJS.Timeout | undefined;
