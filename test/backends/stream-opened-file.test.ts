@@ -381,7 +381,7 @@ describe('streaming backend with FileSystemStorage.openFile', () => {
     const own = spyStorage(new FileSystemStorage({ location: tree.dir }));
     const other = await serveStorage(own.storage);
     try {
-      const received = await leaveMidBody(`${other.url}/huge.bin`);
+      const { received } = await leaveMidBody(`${other.url}/huge.bin`);
       expect(received).to.be.greaterThan(0);
       expect(own.methods()).to.deep.equal(['openFile', 'stream']);
       await until(() => own.live === 0);

@@ -167,7 +167,7 @@ describe('download events: client abort', () => {
       },
     );
     try {
-      const received = await leaveMidBody(`${server.url}/`, { afterBytes: 1024 * 1024 });
+      const { received } = await leaveMidBody(`${server.url}/`, { afterBytes: 1024 * 1024 });
       await recorder.until(2);
       expect(recorder.types()).to.deep.equal(['start', 'abort']);
       const abort = eventOf(recorder.events, 'abort');

@@ -7,10 +7,7 @@ import helmet from 'koa-helmet';
 import mount from 'koa-mount';
 import session from 'koa-session';
 import serveStatic from 'koa-static';
-import { once } from 'node:events';
 import { chmod, readdir, readlink, realpath } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { downloadview, storageDownload } from '../../src/index.ts';
@@ -22,8 +19,14 @@ import {
   tempTree,
   type CountingStorage,
 } from '../support/fixtures.ts';
-import { openDescriptorCount, parseMultipart, request, type RawResponse } from '../support/http.ts';
-import { createApp, type TestServer } from '../support/koa.ts';
+import {
+  leaveMidBody,
+  openDescriptorCount,
+  parseMultipart,
+  request,
+  type RawResponse,
+} from '../support/http.ts';
+import { createApp, serveApp, type TestServer } from '../support/koa.ts';
 import { requireBinary } from './support/require-binary.ts';
 import { startProxy, type ProxyKind, type RunningProxy } from './support/proxies.ts';
 
@@ -42,19 +45,7 @@ const OFFLOAD_HEADERS = ['x-accel-redirect', 'x-sendfile', 'x-offload-url'];
 const leaked = (res: RawResponse) => OFFLOAD_HEADERS.filter((h) => res.headers[h] !== undefined);
 
 /** serve() of test/support/koa.ts for an app built beforehand (koa-session needs the app). */
-async function listen(app: Koa): Promise<TestServer> {
-  const errors: Error[] = [];
-  app.on('error', (err: Error) => errors.push(err));
-  const server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  const { port } = server.address() as AddressInfo;
-  return { app, url: `http://127.0.0.1:${port}`, errors, close };
-}
+const listen = (app: Koa): Promise<TestServer> => serveApp(app);
 
 /** Errors the app reported, other than the 4xx answers clients asked for. */
 const unexpected = (server: TestServer) =>
@@ -74,28 +65,13 @@ async function descriptorsUnder(dir: string): Promise<string[]> {
   return targets.filter((target) => target.startsWith(`${dir}/`));
 }
 
-/** GETs `url` on a connection of its own and destroys it once the first chunk arrived. */
-function abortAfterFirstChunk(url: string): Promise<{ status: number; received: number }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false });
-    req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
-    req.on('response', (res) =>
-      res.once('data', (chunk: Buffer) => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, received: chunk.length });
-      }),
-    );
-    req.end();
-  });
-}
-
 /**
  * A download of BIG cut after its first chunk leaves, after a bounded wait, no descriptor on
  * the files and no more descriptors than before; the next request is answered in full.
  */
 async function expectCleanAbort(base: string, dir: string): Promise<void> {
   const baseline = await openDescriptorCount();
-  const { status, received } = await abortAfterFirstChunk(`${base}big.bin`);
+  const { status, received } = await leaveMidBody(`${base}big.bin`);
   expect(status).to.equal(200);
   expect(received).to.be.above(0).and.below(BIG.length);
   const clean = async () =>

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { http1Only } from '../support/transport.ts';
 import { requireBinary } from './support/require-binary.ts';
 import { startProxy, type ProxyKind, type RunningProxy } from './support/proxies.ts';
 
@@ -117,11 +118,12 @@ describe('real reverse proxies with the configs from docs/proxies', function () 
   let fixture: Fixture;
 
   before(async function () {
+    http1Only(this, 'the proxies in front of a plain node:http app, not of koa-downloadview');
     fixture = await createFixture();
   });
 
   after(async function () {
-    await rm(fixture.root, { recursive: true, force: true });
+    if (fixture) await rm(fixture.root, { recursive: true, force: true });
   });
 
   for (const kind of Object.keys(OFFLOAD_HEADERS) as ProxyKind[]) {
@@ -228,6 +230,7 @@ describe('nginx remote variant: X-Accel-Redirect /remote/ + X-Offload-Url', func
   let proxy: RunningProxy | undefined;
 
   before(async function () {
+    http1Only(this, 'nginx in front of a plain node:http app, not of koa-downloadview');
     requireBinary(this, 'nginx');
     storage = createServer((req: IncomingMessage, res) => {
       const { cookie, authorization, range } = req.headers;

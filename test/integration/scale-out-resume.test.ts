@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort, startS3Server, type S3TestServer } from '../../support/s3-server.ts';
 import { request, type RawResponse } from '../support/http.ts';
+import { http1Only } from '../support/transport.ts';
 import { requireBinary } from './support/require-binary.ts';
 import { startProxy, type RunningProxy } from './support/proxies.ts';
 
@@ -184,6 +185,7 @@ describe('integration: a download resumed on another instance behind one nginx u
 
   before(async function () {
     this.timeout(90000);
+    http1Only(this, 'its app instances are processes of their own, listening on plain HTTP');
     requireBinary(this, 'nginx');
     // nginx workers run unprivileged and read the offloaded file themselves.
     root = await realpath(await mkdtemp(join(tmpdir(), 'kdv-scale-out-')));

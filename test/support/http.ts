@@ -134,25 +134,27 @@ function http2Request(url: string, options: RequestOptions): Promise<RawResponse
 /**
  * A client that leaves mid-download: it sends a GET, then goes once `afterBytes` of the body
  * arrived (default: the first chunk), or `afterMs` after sending when given. Over HTTP/1.1 it
- * closes the connection; over HTTP/2 (an https URL) it resets the stream (RST_STREAM CANCEL)
- * and keeps the session, as a browser cancelling one download does. Resolves with the number
- * of body bytes received.
+ * closes its own connection; over HTTP/2 (an https URL) it resets the stream (RST_STREAM
+ * CANCEL) and keeps the session, as a browser cancelling one download does. Resolves with the
+ * status (0 when no answer came first) and the number of body bytes received.
  */
 export function leaveMidBody(
   url: string,
   { afterBytes = 1, afterMs }: { afterBytes?: number; afterMs?: number } = {},
-): Promise<number> {
+): Promise<{ status: number; received: number }> {
   return new Promise((resolve, reject) => {
     let received = 0;
+    let status = 0;
     let left = false;
     const { body, cancel } = startGet(url);
     const leave = () => {
       if (left) return;
       left = true;
       cancel();
-      resolve(received);
+      resolve({ status, received });
     };
     if (afterMs !== undefined) setTimeout(leave, afterMs);
+    body.on('status', (code: number) => (status = code));
     body.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (afterMs === undefined && received >= afterBytes) leave();
@@ -162,16 +164,23 @@ export function leaveMidBody(
   });
 }
 
-function startGet(url: string): { body: NodeJS.EventEmitter; cancel: () => void } {
+/** A GET whose body events ('status', 'data', 'close', 'error') arrive on one emitter. */
+function startGet(url: string): { body: EventEmitter; cancel: () => void } {
+  const body = new EventEmitter();
   if (new URL(url).protocol === 'https:') {
     const { origin, pathname, search } = new URL(url);
     const stream = http2Session(origin).request({ ':method': 'GET', ':path': pathname + search });
+    stream.on('response', (headers) => body.emit('status', Number(headers[':status'])));
+    for (const event of ['data', 'close', 'error']) {
+      stream.on(event, (arg: unknown) => body.emit(event, arg));
+    }
     stream.end();
-    return { body: stream, cancel: () => stream.close(constants.NGHTTP2_CANCEL) };
+    return { body, cancel: () => stream.close(constants.NGHTTP2_CANCEL) };
   }
-  const req = httpRequest(url);
-  const body = new EventEmitter();
+  // A connection of its own, so that leaving closes it and nothing else.
+  const req = httpRequest(url, { agent: false });
   req.on('response', (res) => {
+    body.emit('status', res.statusCode ?? 0);
     res.on('data', (chunk: Buffer) => body.emit('data', chunk));
     res.on('close', () => body.emit('close'));
   });

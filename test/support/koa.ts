@@ -37,15 +37,23 @@ export function serve(...middleware: Middleware<any, any>[]): Promise<TestServer
 }
 
 /** `serve()` over the given transport, whatever TRANSPORT says. */
-export async function serveOver(
+export function serveOver(
   transport: 'h1' | 'h2',
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- router middleware narrows ctx
   ...middleware: Middleware<any, any>[]
 ): Promise<TestServer> {
   const app = new KoaClass();
+  for (const m of middleware) app.use(m);
+  return serveApp(app, transport);
+}
+
+/**
+ * Listens with an app already built (from `createApp()`), like `serve()`: a free loopback
+ * port, the transport under test unless given, errors collected.
+ */
+export async function serveApp(app: Koa, transport = TRANSPORT): Promise<TestServer> {
   const errors: Error[] = [];
   app.on('error', (err: Error) => errors.push(err));
-  for (const m of middleware) app.use(m);
   const { server, closeAll } = transport === 'h2' ? secureServer(app) : plainServer(app);
   server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

@@ -14,3 +14,19 @@ function parseTransport(value: string | undefined): 'h1' | 'h2' {
 
 /** The scheme of a test app's URL under the transport being tested. */
 export const APP_SCHEME: 'http' | 'https' = TRANSPORT === 'h2' ? 'https' : 'http';
+
+/**
+ * Call in a `before` hook (with `function`, so `this` is mocha's context): under TRANSPORT=h2
+ * the suite is marked pending with `reason`, printed, because it does not involve how the app
+ * is reached (its app is not one of `serve()`'s) and `npm test` runs it already.
+ * @example
+ * before(function () {
+ *   http1Only(this, 'the proxies in front of a plain node:http app, not of koa-downloadview');
+ * });
+ */
+export function http1Only(ctx: Mocha.Context, reason: string): void {
+  if (TRANSPORT !== 'h2') return;
+  const title = ctx.currentTest?.title ?? ctx.test?.parent?.title ?? ctx.test?.title;
+  console.warn(`\n  --- HTTP/1-only "${title}": ${reason}.\n`);
+  ctx.skip();
+}
