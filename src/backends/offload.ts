@@ -3,6 +3,7 @@ import type { DownloadFile } from '../files/download-file.ts';
 import { formatContentDisposition } from '../http/disposition.ts';
 import { statEtag } from '../http/etag.ts';
 import type { Offload } from './backend.ts';
+import { answerHeadOverHttp2 } from './stream-guard.ts';
 
 /**
  * Answers with an empty 200 that tells the proxy to send the file. Always 200: Koa turns an
@@ -23,6 +24,8 @@ export function answerOffloaded(
 ): void {
   ctx.body = '';
   ctx.status = 200;
+  // Koa 2 would never end a HEAD stream over HTTP/2, as for a streamed file.
+  if (ctx.method === 'HEAD') answerHeadOverHttp2(ctx);
   ctx.set('Content-Type', file.contentType(offload.stat));
   ctx.set('Content-Disposition', formatContentDisposition(file.filename, file.attachment));
   const { etag, lastModified } = offload.validators;
