@@ -21,7 +21,11 @@ const readAt = promisify(read);
  * is not found. On any error the descriptor is closed first, exactly once: a second close could
  * hit a descriptor number another open has been given since.
  */
-export function regularFileStat(fd: number, name: string): StorageStat {
+export function regularFileStat(
+  fd: number,
+  name: string,
+  { linked = false }: { linked?: boolean } = {},
+): StorageStat {
   let info;
   try {
     info = fstatSync(fd);
@@ -29,9 +33,18 @@ export function regularFileStat(fd: number, name: string): StorageStat {
     release(fd);
     fail(err, name);
   }
-  if (info.isFile()) return { size: info.size, modified: info.mtime, changed: info.ctime };
-  release(fd);
-  throw new StorageNotFoundError(DRIVER, name);
+  if (!info.isFile()) {
+    release(fd);
+    throw new StorageNotFoundError(DRIVER, name);
+  }
+  // A file removed, or replaced by a rename, since it was opened has no name left: Linux then
+  // reports its path as "<path> (deleted)", which must never become an offload target (a file
+  // of that name could be another one).
+  if (linked && info.nlink === 0) {
+    release(fd);
+    throw new StorageChangedError(DRIVER, name, { cause: new Error('removed while opened') });
+  }
+  return { size: info.size, modified: info.mtime, changed: info.ctime };
 }
 
 /** Closes a read-only descriptor; an error here cannot have lost data, so none is raised. */

@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import {
+  StorageChangedError,
   StorageError,
   StorageInvalidNameError,
   StorageUnavailableError,
@@ -204,10 +205,18 @@ export class FileSystemStorage implements Storage {
   async save(name: string, content: StorageContent): Promise<void> {
     const normal = normalizeName(name, DRIVER);
     const target = join(this.location, normal);
-    await mkdir(dirname(target), { recursive: true }).catch((err: unknown) => fail(err, name));
+    await mkdir(dirname(target), { recursive: true }).catch((err: unknown) => {
+      // A segment of the name that is a file already: no directory can be made there.
+      if (['EEXIST', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) {
+        throw new StorageInvalidNameError(DRIVER, name, 'a segment names a file', { cause: err });
+      }
+      fail(err, name);
+    });
     await this.#confine(await realpath(dirname(target)), name);
     // Written beside the target, then renamed: readers see the old file or the new one, whole.
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    // A short dotfile name of its own (never served), so that a target name at the
+    // filesystem's length limit still leaves room for it.
+    const temporary = join(dirname(target), `.${randomBytes(6).toString('hex')}.tmp`);
     try {
       await pipeline(contentStream(content), (await open(temporary, 'wx')).createWriteStream());
       await rename(temporary, target);
@@ -228,11 +237,23 @@ export class FileSystemStorage implements Storage {
    * The real path of the file, read from its opened and confined descriptor (then closed), so
    * an offload header names the path that was checked. A directory or FIFO is not found.
    */
+  /**
+   * The real path of `name`, read from the descriptor that was confined. The link count is
+   * checked after that path was read: a file unlinked or replaced before then is opened again
+   * (twice at most: a file replaced by a rename has its new version there), never named.
+   */
   async path(name: string): Promise<string> {
-    const { fd, real } = await this.#openChecked(name, normalizeName(name, DRIVER));
-    regularFileStat(fd, name);
-    release(fd);
-    return real;
+    for (let attempt = 1; ; attempt++) {
+      const { fd, real } = await this.#openChecked(name, normalizeName(name, DRIVER));
+      try {
+        regularFileStat(fd, name, { linked: true });
+      } catch (err) {
+        if (err instanceof StorageChangedError && attempt < 3) continue;
+        throw err;
+      }
+      release(fd);
+      return real;
+    }
   }
 
   async url(name: string): Promise<string> {

@@ -47,12 +47,14 @@ class UsageError extends Error {}
 export async function main(argv: readonly string[], output: CliOutput): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === 'doctor') return await doctor(rest, output);
+    const wantsHelp = rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h');
+    if (command === 'doctor' && !wantsHelp) return await doctor(rest, output);
     if (command === 'probe' && rest.length === 0) {
       output.stdout.write(probeContent());
       return EXIT.ok;
     }
-    if ((command === 'help' || command === '--help' || command === '-h') && rest.length === 0) {
+    const help = command === 'help' || command === '--help' || command === '-h';
+    if ((help && rest.length === 0) || (command === 'doctor' && wantsHelp)) {
       output.stdout.write(USAGE);
       return EXIT.ok;
     }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { buffer } from 'node:stream/consumers';
 import onHeaders from 'on-headers';
 import { StorageNotFoundError } from '../errors.ts';
 import { StorageFile } from '../files/storage-file.ts';
@@ -45,6 +46,9 @@ export function healthcheck(options: HealthcheckOptions): DownloadRoute {
       `healthcheck option "name" must have no segment starting with ".", got ${name}`,
     );
   }
+  // One check-and-write at a time: concurrent first requests would each rewrite the probe,
+  // replacing the file another request had just opened.
+  let ensuring: Promise<void> | undefined;
   return async function healthcheck(ctx) {
     // The backend decides after this route returns, so the header is written last, from the
     // answer as it is about to leave: whatever backend, rule or per-route wrapper chose.
@@ -52,25 +56,32 @@ export function healthcheck(options: HealthcheckOptions): DownloadRoute {
       const delivery = deliveryOf(this.statusCode, (header) => this.getHeader(header));
       this.setHeader(PROBE_HEADER, formatProbeHeader(delivery));
     });
-    await ensureProbe(storage, name);
+    ensuring ??= ensureProbe(storage, name).finally(() => (ensuring = undefined));
+    await ensuring;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = new StorageFile(storage, name);
   };
 }
 
 /**
- * Writes the probe when it is missing or has another size. A storage without `save()` is left
- * as it is: the download then fails or sends other bytes, and the doctor blames the storage.
+ * Writes the probe when it is missing or holds other bytes (it is small: reading it costs
+ * less than a doctor blaming the proxy for a storage's stale copy). A storage without
+ * `save()` is left as it is: the download then fails or sends other bytes, and the doctor
+ * blames the storage.
  */
 async function ensureProbe(storage: Storage, name: string): Promise<void> {
   const content = probeContent();
-  const size = await storage.stat(name).then(
-    (stat) => stat.size,
-    (err: unknown) => {
-      if (err instanceof StorageNotFoundError) return undefined;
-      throw err;
-    },
-  );
-  if (size === content.length || storage.save === undefined) return;
+  if (storage.save === undefined || (await holds(storage, name, content))) return;
   await storage.save(name, content);
+}
+
+/** Whether `name` holds exactly `content`; `false` when it is missing. */
+async function holds(storage: Storage, name: string, content: Buffer): Promise<boolean> {
+  try {
+    if ((await storage.stat(name)).size !== content.length) return false;
+    return (await buffer(await storage.open(name))).equals(content);
+  } catch (err) {
+    if (err instanceof StorageNotFoundError) return false;
+    throw err;
+  }
 }

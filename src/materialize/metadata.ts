@@ -27,6 +27,9 @@ export const METADATA_SUFFIX = '.materialized.json';
 /** A metadata record is a few hundred bytes; anything much larger is not one of ours. */
 const MAX_METADATA_BYTES = 16 * 1024;
 
+/** The longest file name (one path segment) of most filesystems: ext4, XFS, APFS, NTFS. */
+const MAX_SEGMENT_BYTES = 255;
+
 /**
  * The storage name of a key, refused (404) when it is hostile, hidden or reserved: the one
  * normalisation of names, then what `StorageFile` would refuse by default (a segment starting
@@ -40,6 +43,12 @@ export function materializedName(storage: Storage, key: string): string {
   const refuse = (reason: string) => new StorageInvalidNameError(storage.driver, key, reason);
   if (name.split('/').some((segment) => segment.startsWith('.'))) throw refuse('dot segment');
   if (name.endsWith(METADATA_SUFFIX)) throw refuse(`reserved suffix ${METADATA_SUFFIX}`);
+  // The metadata's name is the key's plus the suffix: its last segment must still fit the
+  // 255 bytes most filesystems allow, or the copy would be generated and then not recorded.
+  const last = name.slice(name.lastIndexOf('/') + 1);
+  if (Buffer.byteLength(last + METADATA_SUFFIX) > MAX_SEGMENT_BYTES) {
+    throw refuse(`last segment over ${MAX_SEGMENT_BYTES - METADATA_SUFFIX.length} bytes`);
+  }
   return name;
 }
 

@@ -84,6 +84,27 @@ describe('healthcheck()', function () {
     expect((await get(server.url + PATH)).body.equals(probe)).to.equal(true);
   });
 
+  it('replaces a file of the probe size that holds other bytes', async function () {
+    const storage = new MemoryStorage({ files: { [NAME]: Buffer.alloc(probe.length, 0x61) } });
+    const server = await app({}, at(PATH, healthcheck({ storage, name: NAME })));
+    expect((await get(server.url + PATH)).body.equals(probe)).to.equal(true);
+  });
+
+  it('writes the probe once for 20 concurrent first requests', async function () {
+    const storage = new MemoryStorage();
+    let saves = 0;
+    const counted: Storage = {
+      driver: 'counted',
+      stat: (name) => storage.stat(name),
+      open: (name, range, options) => storage.open(name, range, options),
+      save: (name, content) => (saves++, storage.save(name, content)),
+    };
+    const server = await app({}, at(PATH, healthcheck({ storage: counted, name: NAME })));
+    const bodies = await Promise.all(Array.from({ length: 20 }, () => get(server.url + PATH)));
+    expect(bodies.every(({ body }) => body.equals(probe))).to.equal(true);
+    expect(saves).to.equal(1);
+  });
+
   it('reports the offload an app-wide rule chose: x-accel-redirect, with an empty body', async function () {
     const storage = new MemoryStorage({ baseUrl: '/media/' });
     const rules = [{ sourceUrl: '/media/', destinationUrl: '/protected/' }];

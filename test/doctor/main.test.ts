@@ -42,6 +42,11 @@ describe('koa-downloadview main()', function () {
     const help = output();
     expect(await main(['help'], help)).to.equal(EXIT.ok);
     expect(help.text()).to.match(/^Usage:\n {2}koa-downloadview doctor --app <url>/);
+    for (const args of [['--help'], ['-h'], ['doctor', '--help'], ['doctor', '-h']]) {
+      const asked = output();
+      expect(await main(args, asked), args.join(' ')).to.equal(EXIT.ok);
+      expect(asked.text()).to.equal(help.text());
+    }
     const probe = output();
     expect(await main(['probe'], probe)).to.equal(EXIT.ok);
     expect(probe.bytes().equals(probeContent())).to.equal(true);

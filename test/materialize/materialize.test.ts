@@ -169,7 +169,16 @@ for (const { label, make } of CASES) {
     });
 
     describe('security: keys are storage names, confined and checked', function () {
-      for (const key of ['../escape', '.hidden', 'a/../../b', 'x.materialized.json', '/abs']) {
+      // 238 bytes: the metadata's name would be 256, over every filesystem's segment limit.
+      const long = ['k'.repeat(238), 'k'.repeat(300)];
+      for (const key of [
+        '../escape',
+        '.hidden',
+        'a/../../b',
+        'x.materialized.json',
+        '/abs',
+        ...long,
+      ]) {
         it(`key ${JSON.stringify(key)} is answered 404 and writes nothing`, async function () {
           app = await materializingApp(store.storage, () => report());
           const res = await request(`${app.url}/report/${encodeURIComponent(key)}`);
@@ -178,6 +187,21 @@ for (const { label, make } of CASES) {
           expect(await store.leftovers()).to.deep.equal([]);
         });
       }
+
+      it('a key of 237 bytes, the longest whose metadata name fits, is generated and served', async function () {
+        app = await materializingApp(store.storage, () => report());
+        const res = await request(`${app.url}/report/${'k'.repeat(237)}`);
+        expect(res.status).to.equal(200);
+        expect(sha256(res.body)).to.equal(sha256(REPORT));
+      });
+
+      it('a key under a name that is a file (ok/sub) is answered 404, never 5xx', async function () {
+        await store.storage.save!('ok', 'a file');
+        app = await materializingApp(store.storage, () => report());
+        const res = await request(`${app.url}/report/${encodeURIComponent('ok/sub')}`);
+        // A storage with directories cannot make one there; a flat one (memory) just stores it.
+        expect(res.status).to.be.oneOf(label === 'MemoryStorage' ? [200] : [404]);
+      });
 
       it('a metadata record that is not valid is regenerated, never trusted', async function () {
         await store.storage.save!('r1', 'stale bytes');

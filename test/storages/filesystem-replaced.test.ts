@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StorageChangedError } from '../../src/index.ts';
+import { FileSystemStorage } from '../../storages/filesystem.ts';
+import { regularFileStat } from '../../storages/filesystem-file.ts';
+import { tempTree } from '../support/fixtures.ts';
+import { openDescriptorCount } from '../support/http.ts';
+
+// Linux names the file open at a descriptor "<path> (deleted)" once it was removed or replaced
+// by a rename. path() reads that name to confine the file: such a name must never be returned,
+// since it is what an offload header then names, and a file called so may be another one.
+describe('security: FileSystemStorage.path() never names a file removed or replaced while opened', function () {
+  this.timeout(20_000);
+
+  it('refuses the descriptor of a removed file as changed (ERR_STORAGE_CHANGED), and closes it', async () => {
+    const { dir } = await tempTree({ 'a.txt': 'a' });
+    const fd = openSync(join(dir, 'a.txt'), 'r');
+    unlinkSync(join(dir, 'a.txt'));
+    const before = await openDescriptorCount();
+    expect(() => regularFileStat(fd, 'a.txt', { linked: true })).to.throw(StorageChangedError);
+    expect(await openDescriptorCount()).to.equal(before - 1);
+  });
+
+  it('gives the real path, never "… (deleted)", while the file is replaced by a rename every millisecond', async () => {
+    const { dir } = await tempTree({ 'probe.txt': 'v0', 'probe.txt (deleted)': 'SECRET' });
+    const storage = new FileSystemStorage({ location: dir });
+    const expected = join(storage.location, 'probe.txt');
+    let replacing = true;
+    const replacer = (async () => {
+      for (let i = 0; i < 1000; i++) {
+        writeFileSync(join(dir, 'next.tmp'), `v${i}`);
+        renameSync(join(dir, 'next.tmp'), join(dir, 'probe.txt'));
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      replacing = false;
+    })();
+    const seen = new Set<string>();
+    let changed = 0;
+    let calls = 0;
+    try {
+      while (replacing) {
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, () => storage.path('probe.txt')),
+        );
+        calls += results.length;
+        for (const result of results) {
+          if (result.status === 'fulfilled') seen.add(result.value);
+          else if (result.reason instanceof StorageChangedError) changed++;
+          else throw result.reason;
+        }
+      }
+    } finally {
+      await replacer;
+    }
+    expect(calls, 'path() calls made while the file was replaced').to.be.above(500);
+    expect([...seen]).to.deep.equal([expected]);
+    // Under such a storm, a call that finds the file replaced three times in a row says so
+    // (503, a retry works): never a wrong name.
+    console.log(
+      `      ${calls} calls: ${calls - changed} named the file, ${changed} refused as changed`,
+    );
+    expect(calls - changed, 'calls that named the file').to.be.above(0);
+  });
+});
