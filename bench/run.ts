@@ -4,7 +4,7 @@
  * runs (small files, one short round): it proves the benchmark works and asserts nothing.
  *
  * Options: --quick, --rounds N, --seconds S, --slow-seconds S (scenario 5),
- * --only s1,s2,…,js,events,rules,chunk, --out DIR.
+ * --only s1,s2,…,js,events,rules,files,chunk, --out DIR.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
@@ -16,7 +16,12 @@ import { prepareFixtures, type Fixtures } from './lib/fixtures.ts';
 import { format, interleaved, type Sample, type Target } from './lib/measure.ts';
 import { startKoa, startNginx, type BenchServer } from './lib/processes.ts';
 import { cpuSeconds, rssBytes, sampleRss } from './lib/proc.ts';
-import { EVENT_CONTENDERS, JS_CONTENDERS, RULE_CONTENDERS } from './lib/in-process-contenders.ts';
+import {
+  EVENT_CONTENDERS,
+  FILE_CONTENDERS,
+  JS_CONTENDERS,
+  RULE_CONTENDERS,
+} from './lib/in-process-contenders.ts';
 import { slowClients } from './lib/slow-clients.ts';
 import { describeMachine, writeReport, type RunOptions } from './lib/report.ts';
 import { runWrk } from './lib/wrk.ts';
@@ -39,7 +44,7 @@ const options: RunOptions = {
   seconds: Number(args.seconds ?? (quick ? 1 : 5)),
   slowClientSeconds: Number(args['slow-seconds'] ?? (quick ? 2 : 20)),
 };
-const only = new Set((args.only ?? 's1,s2,s3,s4,js,events,rules,s5,s6').split(','));
+const only = new Set((args.only ?? 's1,s2,s3,s4,js,events,rules,files,s5,s6').split(','));
 const log = (line: string) => console.log(line);
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -59,6 +64,9 @@ try {
   }
   if (only.has('rules')) {
     samples.push(...(await inProcessScenario('rules per offload', RULE_CONTENDERS)));
+  }
+  if (only.has('files')) {
+    samples.push(...(await inProcessScenario('distinct files', FILE_CONTENDERS)));
   }
   if (only.has('s5')) samples.push(...(await slowClientScenario(fixtures)));
   if (only.has('s6')) samples.push(...(await s3Scenario(fixtures)));
@@ -177,7 +185,10 @@ async function inProcessScenario(
         ['--import', 'tsx', script, contender, String(downloads)],
         { env: { ...process.env, NODE_ENV: 'production' } },
       );
-      const { cpuMicroseconds } = JSON.parse(stdout) as { cpuMicroseconds: number };
+      const { cpuMicroseconds, rssGrowthMiB } = JSON.parse(stdout) as {
+        cpuMicroseconds: number;
+        rssGrowthMiB: number;
+      };
       results.push({
         scenario,
         contender,
@@ -187,7 +198,10 @@ async function inProcessScenario(
         serverCpuSeconds: (cpuMicroseconds * downloads) / 1e6,
         bytes: 0,
       });
-      log(`  ${scenario} · ${contender} · round ${round + 1}: ${format(cpuMicroseconds, 'µs')}`);
+      const rss = `RSS ${rssGrowthMiB >= 0 ? '+' : ''}${rssGrowthMiB.toFixed(1)} MiB`;
+      log(
+        `  ${scenario} · ${contender} · round ${round + 1}: ${format(cpuMicroseconds, 'µs')}, ${rss}`,
+      );
     }
   }
   return results;

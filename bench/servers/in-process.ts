@@ -18,12 +18,19 @@ import type * as Library from '../../src/index.ts';
 import type * as MemoryModule from '../../storages/memory.ts';
 import {
   EVENT_CONTENDERS,
+  FILE_CONTENDERS,
+  fileCount,
   JS_CONTENDERS,
   RULE_CONTENDERS,
   ruleCount,
 } from '../lib/in-process-contenders.ts';
 
-const IN_PROCESS_CONTENDERS = [...JS_CONTENDERS, ...EVENT_CONTENDERS, ...RULE_CONTENDERS] as const;
+const IN_PROCESS_CONTENDERS = [
+  ...JS_CONTENDERS,
+  ...EVENT_CONTENDERS,
+  ...RULE_CONTENDERS,
+  ...FILE_CONTENDERS,
+] as const;
 type InProcessContender = (typeof IN_PROCESS_CONTENDERS)[number];
 
 const [contender, count] = process.argv.slice(2) as [InProcessContender, string];
@@ -73,6 +80,12 @@ async function prepareTelemetry(which: InProcessContender): Promise<() => Promis
 }
 
 const NAME = 'small-1KiB.bin';
+const NAMES = contender.startsWith('files: ')
+  ? Array.from(
+      { length: fileCount(contender as (typeof FILE_CONTENDERS)[number]) },
+      (_, i) => `f${i}.bin`,
+    )
+  : [NAME];
 const CONTENT = Buffer.alloc(1024, 7);
 const MODIFIED = new Date('2026-01-01T00:00:00Z');
 
@@ -88,7 +101,12 @@ function app(contender: InProcessContender): Koa {
   const koa = new Koa();
   koa.silent = true;
   const router = new Router();
-  if ((RULE_CONTENDERS as readonly string[]).includes(contender)) {
+  if ((FILE_CONTENDERS as readonly string[]).includes(contender)) {
+    koa.use(downloadview());
+    // One buffer for every name: the memory measured is the library's, not the files'.
+    const files = Object.fromEntries(NAMES.map((name) => [name, CONTENT]));
+    router.get('/files/*path', storageDownload({ storage: new MemoryStorage({ files }) }));
+  } else if ((RULE_CONTENDERS as readonly string[]).includes(contender)) {
     koa.use(downloadview(offloadOptions(ruleCount(contender as (typeof RULE_CONTENDERS)[number]))));
     const storage = new MemoryStorage({ files: { [NAME]: CONTENT }, baseUrl: '/media/' });
     router.get('/files/*path', storageDownload({ storage }));
@@ -136,7 +154,7 @@ function download(handler: Handler): Promise<ServerResponse> {
     const socket = new DiscardingSocket();
     const req = new IncomingMessage(socket as never);
     req.method = 'GET';
-    req.url = `/files/${NAME}`;
+    req.url = `/files/${NAMES[Math.floor(Math.random() * NAMES.length)]}`;
     req.headers = { host: 'bench', 'user-agent': 'bench' };
     req.push(null);
     const res = new ServerResponse(req);
@@ -165,7 +183,9 @@ if (contender.startsWith('rules: ') && getHeader('X-Accel-Redirect') !== `/prote
   );
 }
 await telemetry();
+const rssBefore = process.memoryUsage().rss;
 const before = process.cpuUsage();
 for (let i = 0; i < downloads; i++) await download(handler);
 const cpu = process.cpuUsage(before);
-console.log(JSON.stringify({ cpuMicroseconds: (cpu.user + cpu.system) / downloads }));
+const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+console.log(JSON.stringify({ cpuMicroseconds: (cpu.user + cpu.system) / downloads, rssGrowthMiB }));
