@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { constants as http2 } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { debugFor } from '../debug.ts';
 
@@ -8,7 +9,9 @@ const debug = debugFor('stream');
 const CLIENT_ABORT_CODES = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);
 
 /** `ctx.res` on HTTP/1 (ServerResponse) or over `node:http2`'s compatibility API. */
-type AnyResponse = Context['res'] & { readonly stream?: { readonly destroyed: boolean } };
+type AnyResponse = Context['res'] & {
+  readonly stream?: { readonly destroyed: boolean; close(code: number): void };
+};
 
 /**
  * Adjusts error reporting and clean-up for one streamed download of `body`, on Koa 2 and Koa 3
@@ -37,11 +40,21 @@ export function guardStreamErrors(ctx: Context, body: Readable): void {
       debug('client left %s %s before the end: %s', ctx.method, ctx.path, errorCode(err));
       return;
     }
-    if (ctx.headerSent) ctx.res.destroy();
+    if (ctx.headerSent) cutShort(ctx.res);
     if (reported) return;
     reported = true;
     report.call(ctx, err);
   };
+}
+
+/**
+ * Ends a response whose body cannot be completed so that the client sees it incomplete: the
+ * HTTP/1 connection is closed; an HTTP/2 stream is reset with INTERNAL_ERROR, since a plain
+ * destroy() resets it with NO_ERROR, which Node's client reads as the end of a complete body.
+ */
+function cutShort(res: AnyResponse): void {
+  if (res.stream) res.stream.close(http2.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
 }
 
 /**
