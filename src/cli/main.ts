@@ -22,6 +22,9 @@ const USAGE = `Usage:
       --insecure        accept a self-signed certificate on --public
       --expect <how>    offload | stream | x-accel-redirect | x-sendfile | redirect
       --proxy <name>    nginx | apache | lighttpd | caddy, when its Server header does not say
+      --internal <path> the probe's offload target as the proxy gets it (X-Accel-Redirect URI
+                        or X-Sendfile path): needed to check the internal location under
+                        backend 'auto', which names it to the proxy only
   koa-downloadview probe
       Writes the probe's bytes to stdout, for a storage the app cannot write to.
 Exit status: 0 all checks hold, 1 a check failed, 2 usage error.
@@ -85,6 +88,7 @@ async function doctor(argv: readonly string[], output: CliOutput): Promise<numbe
       insecure: { type: 'boolean', default: false },
       expect: { type: 'string' },
       proxy: { type: 'string' },
+      internal: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -96,9 +100,17 @@ async function doctor(argv: readonly string[], output: CliOutput): Promise<numbe
     insecure: values.insecure,
     expect: oneOf('--expect', values.expect, EXPECTATIONS),
     proxy: oneOf('--proxy', values.proxy, PROXIES),
+    internal: absolutePath('--internal', values.internal),
   });
   output.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
   return report.ok ? EXIT.ok : EXIT.failed;
+}
+
+function absolutePath(flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && !value.startsWith('/')) {
+    throw new UsageError(`${flag} must be an absolute path, got "${value}"`);
+  }
+  return value;
 }
 
 function httpUrl(flag: string, value: string | undefined): URL {

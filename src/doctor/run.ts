@@ -38,6 +38,12 @@ export interface DoctorOptions {
   readonly expect?: Expectation;
   /** The proxy in front, when its `Server` header does not say. */
   readonly proxy?: DoctorProxy;
+  /**
+   * The probe's offload target as the proxy gets it (the X-Accel-Redirect URI, or the
+   * X-Sendfile path), for check 6 under `backend: 'auto'`: the app names it to the proxy only,
+   * so the doctor's direct request cannot learn it.
+   */
+  readonly internal?: string;
 }
 
 /** The identifier of a check. */
@@ -182,7 +188,7 @@ async function checkThroughProxy(
   record(run, 'bytes', bytes, atTarget ? [answer, atTarget] : [answer]);
   const range = bytes.verdict === 'pass' ? await checkRange(run, app) : undefined;
   record(run, 'leaks', judgeLeaks(range ? [answer, range] : [answer], proxy), []);
-  await checkInternal(run, app);
+  await checkInternal(run, app, viaProxy);
   if (bytes.verdict === 'pass' && !(answer instanceof DoctorRequestError))
     await checkSpoof(run, answer, app);
   return proxy;
@@ -227,19 +233,32 @@ async function checkRange(run: Run, app: AppDelivery): Promise<Answer> {
   return answer;
 }
 
-async function checkInternal(run: Run, app: AppDelivery): Promise<void> {
+async function checkInternal(
+  run: Run,
+  app: AppDelivery,
+  viaProxy: ProbeDelivery | 'proxy' | undefined,
+): Promise<void> {
   const offloaded = app.delivery === 'x-accel-redirect' || app.delivery === 'x-sendfile';
-  if (!offloaded || app.target === undefined) {
-    record(
-      run,
-      'internal',
-      { verdict: 'n/a', detail: `no internal location with ${app.delivery}` },
-      [],
-    );
+  const target = (offloaded ? app.target : undefined) ?? run.options.internal;
+  if (target === undefined) {
+    // The app streamed to the doctor and the proxy sent the file itself: 'auto', which names
+    // the target to the proxy only. A check that could not run must not read as one that held.
+    const offloadedByProxy =
+      viaProxy === 'proxy' || viaProxy === 'x-accel-redirect' || viaProxy === 'x-sendfile';
+    const hidden = app.delivery === 'stream' && offloadedByProxy;
+    const judgement = hidden
+      ? ({
+          verdict: 'not run',
+          detail:
+            "the proxy offloaded what the app streamed to the doctor (backend 'auto'): pass " +
+            '--internal <the offload target, e.g. /protected/health/probe.txt> to check it',
+        } as const)
+      : ({ verdict: 'n/a', detail: `no internal location with ${app.delivery}` } as const);
+    record(run, 'internal', judgement, []);
     return;
   }
-  const answer = await send(run, new URL(app.target, run.public));
-  record(run, 'internal', judgeInternal(answer, run.probe, app.target), [answer]);
+  const answer = await send(run, new URL(target, run.public));
+  record(run, 'internal', judgeInternal(answer, run.probe, target), [answer]);
 }
 
 async function checkSpoof(run: Run, baseline: DoctorResponse, app: AppDelivery): Promise<void> {

@@ -9,7 +9,7 @@ import {
 } from '../../src/index.ts';
 import { requireBinary } from '../integration/support/require-binary.ts';
 import type { ProxyKind } from '../integration/support/proxies.ts';
-import { edit, startDeployment, type AppMode } from './support/deployment.ts';
+import { edit, PROBE_NAME, startDeployment, type AppMode } from './support/deployment.ts';
 
 /** One broken variant of a published configuration, and what the doctor must call it. */
 interface Break {
@@ -136,15 +136,17 @@ async function doctorOn(
   mode: AppMode,
   editConfig?: (template: string) => string,
   expectation?: Expectation,
+  internal?: (filesDir: string) => string,
 ): Promise<DoctorReport> {
   const deployment = await startDeployment(kind, mode, editConfig);
   try {
-    const { appUrl, publicUrl } = deployment;
+    const { appUrl, publicUrl, filesDir } = deployment;
     return await runDoctor({
       app: appUrl,
       public: publicUrl,
       timeoutMs: 10000,
       expect: expectation,
+      internal: internal?.(filesDir),
     });
   } finally {
     await deployment.stop();
@@ -196,14 +198,46 @@ for (const kind of ['nginx', 'apache', 'lighttpd', 'caddy'] as const) {
       }
     });
 
-    it("every check holds with the documented config and backend 'auto'", async function () {
-      // Caddy sends no X-Sendfile-Type, so auto streams there: offload is expected elsewhere.
+    // The target the published config's auto mapping gives the probe (nginx: its internal
+    // location; Apache, lighttpd: the file's path). Caddy sends no X-Sendfile-Type: auto streams.
+    const autoTarget =
+      kind === 'caddy'
+        ? undefined
+        : (filesDir: string) =>
+            kind === 'nginx' ? `/protected/${PROBE_NAME}` : `${filesDir}/${PROBE_NAME}`;
+
+    it("every check holds with the documented config and backend 'auto', given --internal", async function () {
       const expectation = kind === 'caddy' ? 'stream' : 'offload';
-      const report = await doctorOn(kind, 'auto', undefined, expectation);
+      const report = await doctorOn(kind, 'auto', undefined, expectation, autoTarget);
       expectAllHold(report);
       // auto streams a request no proxy configured (the doctor's own, to the app).
       expect(report.delivery).to.equal('stream');
+      const internal = report.checks.find((check) => check.id === 'internal');
+      expect(internal?.verdict).to.equal(kind === 'caddy' ? 'n/a' : 'pass');
     });
+
+    if (kind !== 'caddy') {
+      it("under backend 'auto' without --internal, says the internal check did not run (exit 1)", async function () {
+        const report = await doctorOn(kind, 'auto', undefined, 'offload');
+        expect(report.ok).to.equal(false);
+        const internal = report.checks.find((check) => check.id === 'internal');
+        expect(internal?.verdict).to.equal('not run');
+        expect(internal?.detail).to.match(/--internal/);
+      });
+    }
+
+    if (kind === 'nginx') {
+      it("under backend 'auto' with --internal, names a location not marked internal", async function () {
+        const report = await doctorOn(
+          kind,
+          'auto',
+          edit('internal;\n      alias', 'alias'),
+          'offload',
+          autoTarget,
+        );
+        expect(report.diagnoses.map((found) => found.id)).to.include('internal-location-public');
+      });
+    }
 
     for (const broken of BREAKS[kind]) {
       it(`names ${broken.name} as ${broken.diagnosis}`, async function () {
