@@ -160,7 +160,10 @@ export class DownloadReport {
     if (this.#ended) return;
     this.#ended = true;
     const { ctx } = this.#base;
-    const finished = ctx.res.writableFinished;
+    // Over HTTP/2 writableFinished turns true when a reset stream closes: only an ended one
+    // finished (a HEAD stream's writable side is closed on arrival, with no body to send).
+    const ended = ctx.res.writableEnded || ctx.method === 'HEAD';
+    const finished = ended && ctx.res.writableFinished;
     const status = ctx.res.statusCode;
     const backend = this.#backend;
     const durationMs = this.#elapsed();
