@@ -11,6 +11,7 @@ import { randomFile, tempTree } from '../support/fixtures.ts';
 import { request } from '../support/http.ts';
 import { serve, type TestServer } from '../support/koa.ts';
 import { requireBinary } from '../integration/support/require-binary.ts';
+import { http1Only } from '../support/transport.ts';
 import { recordingHook, type RecordingHook } from './support.ts';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -95,6 +96,7 @@ describe('download events: the documented nginx log_format, behind the real ngin
   let recorder: RecordingHook;
 
   before(async function () {
+    http1Only(this, 'it renders its own nginx config (the log_format of docs/events.md)');
     nginxBinary = requireBinary(this, 'nginx');
     files = await tempTree({ 'report.bin': randomFile(size) });
     // nginx workers run as an unprivileged user: the files must be readable by anyone.
