@@ -78,6 +78,11 @@ function isParseArgsError(err: unknown): err is Error {
 }
 
 async function doctor(argv: readonly string[], output: CliOutput): Promise<number> {
+  // parseArgs keeps the last of a repeated option: a second --app would silently win.
+  for (const flag of ['--app', '--public', '--internal']) {
+    const given = argv.filter((arg) => arg === flag || arg.startsWith(`${flag}=`)).length;
+    if (given > 1) throw new UsageError(`${flag} given ${given} times`);
+  }
   const { values } = parseArgs({
     args: [...argv],
     options: {

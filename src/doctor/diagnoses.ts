@@ -15,6 +15,7 @@ export type DiagnosisId =
   | 'app-offload-invalid'
   | 'app-delivery-unexpected'
   | 'backend-proxy-mismatch'
+  | 'offload-without-proxy'
   | 'proxy-unreachable'
   | 'proxy-cannot-reach-app'
   | 'proxy-not-routing-to-app'
@@ -93,6 +94,13 @@ const TABLE = [
     title: 'The backend does not match the proxy',
     seen: 'The offload header reached the client from a proxy that reads another one: `X-Accel-Redirect` through Apache or lighttpd, or `X-Sendfile` through nginx or Caddy.',
     fix: "Use the backend of the proxy in front: `nginx` or `caddy` (X-Accel-Redirect), `apache` or `lighttpd` (X-Sendfile), or `auto` with `sendfile: 'apache' | 'lighttpd'`.",
+  },
+  {
+    id: 'offload-without-proxy',
+    layer: 'app',
+    title: 'The app offloads, and no proxy was given',
+    seen: 'Without `--public` the app is taken to be public itself, but it answered the probe with an offload header that only a proxy in front can act on.',
+    fix: "Pass `--public` with the address clients use, through the proxy. If clients really reach the app directly, use `backend: 'stream'` (or `auto`, which streams when no proxy asks for offload).",
   },
   {
     id: 'proxy-unreachable',

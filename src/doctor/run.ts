@@ -23,6 +23,7 @@ import {
   type Judgement,
 } from './judge.ts';
 import { parseProbeHeader, PROBE_HEADER, probeContent, type ProbeDelivery } from './probe.ts';
+import { fail } from './verdict.ts';
 
 /** Options of `runDoctor()`, as the command's flags give them. */
 export interface DoctorOptions {
@@ -128,13 +129,22 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const ids = new Set(checks.flatMap((check) => (check.diagnosis ? [check.diagnosis] : [])));
   return {
     ok: checks.every((check) => check.verdict === 'pass' || check.verdict === 'n/a'),
-    app: app.href,
-    public: run.public.href,
+    app: shown(app),
+    public: shown(run.public),
     proxy,
     delivery: found?.app.delivery,
     checks,
     diagnoses: [...ids].map((id: DiagnosisId) => diagnosis(id)),
   };
+}
+
+/** A URL as the report prints it: credentials in it are the user's, never echoed back. */
+function shown(url: URL): string {
+  if (url.username === '' && url.password === '') return url.href;
+  const hidden = new URL(url);
+  hidden.username = '***';
+  hidden.password = '';
+  return hidden.href;
 }
 
 function record(run: Run, id: CheckId, judgement: Judgement, answers: readonly Answer[]): void {
@@ -184,10 +194,16 @@ async function checkThroughProxy(
     // Judged from check 1's answer: no request, no time of its own.
     [],
   );
-  const bytes = judgePublic(answer, app, run.probe, proxy, atTarget);
+  const offloaded = app.delivery === 'x-accel-redirect' || app.delivery === 'x-sendfile';
+  // No --public: the app is its own public address, and nothing in front can act on an
+  // offload; the header that reaches the client is the same fault, named once.
+  const noProxy = run.options.public === undefined && offloaded;
+  const withoutProxy = fail('offload-without-proxy', `${app.delivery} with no proxy in front`);
+  const bytes = noProxy ? withoutProxy : judgePublic(answer, app, run.probe, proxy, atTarget);
   record(run, 'bytes', bytes, atTarget ? [answer, atTarget] : [answer]);
   const range = bytes.verdict === 'pass' ? await checkRange(run, app) : undefined;
-  record(run, 'leaks', judgeLeaks(range ? [answer, range] : [answer], proxy), []);
+  const leaks = noProxy ? withoutProxy : judgeLeaks(range ? [answer, range] : [answer], proxy);
+  record(run, 'leaks', leaks, []);
   await checkInternal(run, app, viaProxy);
   if (bytes.verdict === 'pass' && !(answer instanceof DoctorRequestError))
     await checkSpoof(run, answer, app);

@@ -118,6 +118,20 @@ describe('healthcheck()', function () {
     expect(body.length).to.equal(0);
   });
 
+  it('without --public, blames the app that offloads with no proxy in front (layer app)', async function () {
+    const storage = new MemoryStorage({ baseUrl: '/media/' });
+    const rules = [{ sourceUrl: '/media/', destinationUrl: '/protected/' }];
+    const server = await app(
+      { backend: 'nginx', rules },
+      at(PATH, healthcheck({ storage, name: NAME })),
+    );
+    const report = await runDoctor({ app: server.url + PATH });
+    expect(report.ok).to.equal(false);
+    expect(report.diagnoses.map((found) => [found.id, found.layer])).to.deep.equal([
+      ['offload-without-proxy', 'app'],
+    ]);
+  });
+
   it('reports the offload of a per-route wrapper under a streaming app: x-sendfile', async function () {
     const storage = new MemoryStorage({ baseUrl: '/media/' });
     const route = xSendfile(healthcheck({ storage, name: NAME }), {

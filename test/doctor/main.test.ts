@@ -57,6 +57,8 @@ describe('koa-downloadview main()', function () {
       ['doctor', '--app', 'http://127.0.0.1:1/', '--timeout', '0'],
       ['doctor', '--app', 'http://127.0.0.1:1/', '--proxy', 'iis'],
       ['doctor', '--app', 'http://127.0.0.1:1/', '--public', 'example.com/health'],
+      ['doctor', '--app', 'http://127.0.0.1:1/', '--app=http://127.0.0.1:2/'],
+      ['doctor', '--app', 'http://127.0.0.1:1/', '--internal', 'protected/probe.txt'],
     ];
     for (const args of wrong) {
       const run = output();
@@ -64,6 +66,16 @@ describe('koa-downloadview main()', function () {
       expect(run.errors()).to.match(/^koa-downloadview: /);
       expect(run.text()).to.equal('');
     }
+  });
+
+  it('never prints the credentials of a URL it was given', async function () {
+    const withCredentials = new URL(app.url + PATH);
+    withCredentials.username = 'ops';
+    withCredentials.password = 's3cret';
+    const text = output();
+    await main(['doctor', '--app', withCredentials.href, '--json'], text);
+    expect(text.text()).not.to.include('s3cret');
+    expect((JSON.parse(text.text()) as DoctorReport).app).to.match(/^http:\/\/\*\*\*@/);
   });
 
   it('prints the table, or the report as JSON, and exits 0 when all checks hold', async function () {
