@@ -101,6 +101,8 @@ async function fileScenarios(files: Fixtures): Promise<Sample[]> {
       ] as const
     ).map((contender) => started(startKoa(contender, dir))),
   );
+  // The small file from a Buffer: what Koa alone costs per request, s1's ceiling for any library.
+  const ceiling = await started(startKoa('Koa from memory (ceiling)', dir, [files.small.name]));
   const nginx = await startNginx(dir, [offloading!, minimal!]);
   cleanup.push({ url: '', pid: 0, stop: nginx.stop });
   const target = (contender: string, server: BenchServer, name: string, pid = server.pid) => ({
@@ -138,7 +140,11 @@ async function fileScenarios(files: Fixtures): Promise<Sample[]> {
 
   const results: Sample[] = [];
   if (only.has('s1')) {
-    results.push(...(await run('s1 small file', peers(files.small.name), 64, 'req/s')));
+    const small = [
+      ...peers(files.small.name),
+      target('Koa from memory (ceiling)', ceiling, files.small.name),
+    ];
+    results.push(...(await run('s1 small file', small, 64, 'req/s')));
   }
   if (only.has('s2')) {
     results.push(...(await run('s2 large file', peers(files.large.name), 4, 'MB/s')));

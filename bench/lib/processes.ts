@@ -20,17 +20,24 @@ export interface BenchServer {
 
 const KOA_APP = fileURLToPath(new URL('../servers/koa-app.ts', import.meta.url));
 
-/** Starts one Koa contender in its own Node process (no tsx CLI wrapper: the PID is Node's). */
+/**
+ * Starts one Koa contender in its own Node process (no tsx CLI wrapper: the PID is Node's).
+ * `extra`: what the contender needs besides the directory (koa-app.ts's usage).
+ */
 export async function startKoa(
   contender: KoaContender,
   filesDir: string,
-  s3: string[] = [],
+  extra: string[] = [],
   env: Record<string, string> = {},
 ): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', KOA_APP, contender, filesDir, ...s3], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'production', ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', KOA_APP, contender, filesDir, ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_ENV: 'production', ...env },
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     lines.on('line', (line) => {

@@ -2,7 +2,9 @@
  * One benchmark contender: a Koa app in its own process, so the benchmark can read its CPU time
  * and memory from /proc. Usage:
  *
- *   node --import tsx bench/servers/koa-app.ts <contender> <files-dir> [s3-endpoint s3-bucket]
+ *   node --import tsx bench/servers/koa-app.ts <contender> <files-dir> [s3-endpoint s3-bucket | file-name]
+ *
+ * The S3 contenders take the endpoint and bucket; the ceiling takes the name of the file it holds.
  *
  * Every contender answers `GET /files/<name>` in the same app shape (one router route, no
  * other middleware) and prints `listening <port>` once bound.
@@ -12,7 +14,9 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import send from '@fastify/send';
 import Koa from 'koa';
 import koaSend from 'koa-send';
+import { readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { s3Client } from '../../support/s3-server.ts';
 import type * as Library from '../../src/index.ts';
@@ -37,10 +41,11 @@ export const KOA_CONTENDERS = [
   'minimal-x-accel',
   'koa-downloadview s3',
   'raw GetObject pipe',
+  'Koa from memory (ceiling)',
 ] as const;
 export type KoaContender = (typeof KOA_CONTENDERS)[number];
 
-function route(contender: KoaContender, filesDir: string, s3?: [string, string]): Koa.Middleware {
+function route(contender: KoaContender, filesDir: string, extra: string[]): Koa.Middleware {
   const name = (ctx: Koa.Context) => String(ctx.params['path']);
   switch (contender) {
     case 'koa-downloadview': {
@@ -71,11 +76,11 @@ function route(contender: KoaContender, filesDir: string, s3?: [string, string])
         ctx.body = '';
       };
     case 'koa-downloadview s3': {
-      const [endpoint, bucket] = s3!;
+      const [endpoint, bucket] = extra as [string, string];
       return storageDownload({ storage: new S3Storage({ client: s3Client(endpoint), bucket }) });
     }
     case 'raw GetObject pipe': {
-      const [endpoint, bucket] = s3!;
+      const [endpoint, bucket] = extra as [string, string];
       const client = s3Client(endpoint);
       return async (ctx) => {
         const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: name(ctx) }));
@@ -84,12 +89,43 @@ function route(contender: KoaContender, filesDir: string, s3?: [string, string])
         ctx.body = object.Body as Readable;
       };
     }
+    case 'Koa from memory (ceiling)':
+      return fromMemory(join(filesDir, extra[0]!));
   }
 }
 
-const [contender, filesDir, ...s3] = process.argv.slice(2) as [KoaContender, string, ...string[]];
+/**
+ * The most a Koa route can do for a small file: the bytes and the header values that
+ * koa-downloadview sends for it, read and formatted once at startup, so that a request costs
+ * Koa and the network alone. The library reads the file and checks the request every time, so
+ * this is a ceiling it can approach but not reach.
+ */
+function fromMemory(path: string): Koa.Middleware {
+  const content = readFileSync(path);
+  const modified = statSync(path).mtime;
+  const headers = {
+    'Content-Type': 'application/octet-stream',
+    ETag: `"${Math.floor(modified.getTime() / 1000).toString(16)}-${content.length.toString(16)}"`,
+    'Last-Modified': modified.toUTCString(),
+    'Content-Disposition': `attachment; filename="${path.slice(path.lastIndexOf('/') + 1)}"`,
+    'Accept-Ranges': 'bytes',
+  };
+  // Koa sets Content-Length from the Buffer.
+  return (ctx) => {
+    ctx.set(headers);
+    ctx.body = content;
+  };
+}
+
+const [contender, filesDir, ...extra] = process.argv.slice(2) as [
+  KoaContender,
+  string,
+  ...string[],
+];
 if (!KOA_CONTENDERS.includes(contender) || !filesDir) {
-  console.error(`usage: koa-app.ts <${KOA_CONTENDERS.join('|')}> <files-dir> [endpoint bucket]`);
+  console.error(
+    `usage: koa-app.ts <${KOA_CONTENDERS.join('|')}> <files-dir> [endpoint bucket | file-name]`,
+  );
   process.exit(2);
 }
 const app = new Koa();
@@ -106,7 +142,7 @@ if (contender === 'koa-downloadview+nginx') {
 } else if (contender.startsWith('koa-downloadview')) {
   app.use(downloadview());
 }
-router.get('/files/*path', route(contender, filesDir, s3 as [string, string]));
+router.get('/files/*path', route(contender, filesDir, extra));
 app.use(router.routes());
 const server = app.listen(0, '127.0.0.1', () => {
   console.log(`listening ${(server.address() as AddressInfo).port}`);
