@@ -81,6 +81,11 @@ const outDir =
   args.out ?? (quick ? join(fixtures.dir, 'results') : join(import.meta.dirname, 'results'));
 await writeReport(samples, { ...options, machine: await describeMachine() }, outDir, log);
 
+/** A Koa contender serving one file, measured in its own process. */
+function koaTarget(contender: string, server: BenchServer, name: string): Target {
+  return { contender, url: `${server.url}/files/${name}`, pid: server.pid, gcUrl: server.gcUrl };
+}
+
 async function started(server: Promise<BenchServer>): Promise<BenchServer> {
   const running = await server;
   cleanup.push(running);
@@ -105,10 +110,17 @@ async function fileScenarios(files: Fixtures): Promise<Sample[]> {
   const ceiling = await started(startKoa('Koa from memory (ceiling)', dir, [files.small.name]));
   const nginx = await startNginx(dir, [offloading!, minimal!]);
   cleanup.push({ url: '', pid: 0, stop: nginx.stop });
-  const target = (contender: string, server: BenchServer, name: string, pid = server.pid) => ({
+  // `measured`: the process whose CPU and collections count (behind nginx, the Koa app's).
+  const target = (
+    contender: string,
+    server: BenchServer,
+    name: string,
+    measured = server,
+  ): Target => ({
     contender,
     url: `${server.url}/files/${name}`,
-    pid,
+    pid: measured.pid,
+    gcUrl: measured.gcUrl,
   });
   const peers = (name: string): Target[] => [
     target('koa-downloadview', ours!, name),
@@ -158,8 +170,8 @@ async function fileScenarios(files: Fixtures): Promise<Sample[]> {
     // The Koa process's CPU is what offload saves: counted for the Koa app, not for nginx.
     const offload = (name: string): Target[] => [
       target('nginx direct', nginx.direct, name),
-      target('koa-downloadview + nginx X-Accel', nginx.proxies[0]!, name, offloading!.pid),
-      target('minimal X-Accel handler + nginx', nginx.proxies[1]!, name, minimal!.pid),
+      target('koa-downloadview + nginx X-Accel', nginx.proxies[0]!, name, offloading),
+      target('minimal X-Accel handler + nginx', nginx.proxies[1]!, name, minimal),
       target('koa-downloadview streaming', ours!, name),
     ];
     results.push(...(await run('s4 offload small', offload(files.small.name), 64, 'req/s')));
@@ -275,8 +287,8 @@ async function s3Scenario(files: Fixtures): Promise<Sample[]> {
     const ours = await started(startKoa('koa-downloadview s3', files.dir, args));
     const raw = await started(startKoa('raw GetObject pipe', files.dir, args));
     const targets = (name: string): Target[] => [
-      { contender: 'koa-downloadview S3Storage', url: `${ours.url}/files/${name}`, pid: ours.pid },
-      { contender: 'raw GetObject pipe', url: `${raw.url}/files/${name}`, pid: raw.pid },
+      koaTarget('koa-downloadview S3Storage', ours, name),
+      koaTarget('raw GetObject pipe', raw, name),
     ];
     const run = (scenario: string, name: string, connections: number, metric: 'req/s' | 'MB/s') =>
       interleaved(
@@ -307,11 +319,7 @@ async function chunkSizeScenario(files: Fixtures): Promise<Sample[]> {
     const server = await started(
       startKoa('koa-downloadview', files.dir, [], { BENCH_READ_CHUNK_SIZE: String(kib * 1024) }),
     );
-    targets.push({
-      contender: `${kib} KiB chunks`,
-      url: `${server.url}/files/${files.large.name}`,
-      pid: server.pid,
-    });
+    targets.push(koaTarget(`${kib} KiB chunks`, server, files.large.name));
   }
   return interleaved(
     'chunk size (large file)',

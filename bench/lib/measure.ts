@@ -1,3 +1,4 @@
+import { gcBetween, readGcCounts, type GcCounts } from './gc.ts';
 import { cpuSeconds } from './proc.ts';
 import { runWrk, type WrkOptions } from './wrk.ts';
 
@@ -21,6 +22,8 @@ export interface Sample {
   generatorCpuShare?: number;
   latencyP50Ms?: number;
   latencyP99Ms?: number;
+  /** Garbage collections in the measured Koa process during the run (not for nginx). */
+  gc?: GcCounts;
 }
 
 /** Something wrk can load: a URL to request and the process whose CPU is counted. */
@@ -28,6 +31,8 @@ export interface Target {
   contender: string;
   url: string;
   pid: number;
+  /** The measured process's base URL when it is a Koa contender, which counts its collections. */
+  gcUrl?: string;
 }
 
 /**
@@ -46,32 +51,48 @@ export async function interleaved(
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < targets.length; i++) {
       const target = targets[(i + round) % targets.length]!;
-      const cpuBefore = cpuSeconds(target.pid);
-      const result = await runWrk(target.url, wrk);
-      const serverCpuSeconds = cpuSeconds(target.pid) - cpuBefore;
-      const value =
-        metric === 'req/s' ? result.requests / result.seconds : result.bytes / result.seconds / 1e6;
-      samples.push({
-        scenario,
-        contender: target.contender,
-        round,
-        metric,
-        value,
-        serverCpuSeconds,
-        bytes: result.bytes,
-        requests: result.requests,
-        errors: result.errors,
-        generatorCpuShare: result.generatorCpuSeconds / result.seconds,
-        latencyP50Ms: result.latencyP50Ms,
-        latencyP99Ms: result.latencyP99Ms,
-      });
-      const errors = result.errors ? `  ${result.errors} ERRORS` : '';
-      log(
-        `  ${scenario} · ${target.contender} · round ${round + 1}: ${format(value, metric)}${errors}`,
-      );
+      samples.push(await measureWrk(scenario, target, wrk, metric, round, log));
     }
   }
   return samples;
+}
+
+/** One wrk run against one target: its rate, and what the server spent on it. */
+export async function measureWrk(
+  scenario: string,
+  target: Target,
+  wrk: WrkOptions,
+  metric: 'req/s' | 'MB/s',
+  round: number,
+  log: (line: string) => void,
+): Promise<Sample> {
+  const gcBefore = target.gcUrl === undefined ? undefined : await readGcCounts(target.gcUrl);
+  const cpuBefore = cpuSeconds(target.pid);
+  const result = await runWrk(target.url, wrk);
+  const serverCpuSeconds = cpuSeconds(target.pid) - cpuBefore;
+  const gc = gcBefore && gcBetween(gcBefore, await readGcCounts(target.gcUrl!));
+  const value =
+    metric === 'req/s' ? result.requests / result.seconds : result.bytes / result.seconds / 1e6;
+  const errors = result.errors ? `  ${result.errors} ERRORS` : '';
+  const collections = gc ? `, ${gc.major} major GCs` : '';
+  log(
+    `  ${scenario} · ${target.contender} · round ${round + 1}: ${format(value, metric)}${collections}${errors}`,
+  );
+  return {
+    scenario,
+    contender: target.contender,
+    round,
+    metric,
+    value,
+    serverCpuSeconds,
+    bytes: result.bytes,
+    requests: result.requests,
+    errors: result.errors,
+    generatorCpuShare: result.generatorCpuSeconds / result.seconds,
+    latencyP50Ms: result.latencyP50Ms,
+    latencyP99Ms: result.latencyP99Ms,
+    gc,
+  };
 }
 
 export function format(value: number, metric: Metric): string {
@@ -99,5 +120,7 @@ export interface Row {
   serverCpuPerGiB?: number;
   /** Median share of a core wrk used. */
   generatorCpuShare?: number;
+  /** Median full (mark-compact) collections per round in the Koa process (wrk scenarios). */
+  majorGcs?: number;
   errors: number;
 }

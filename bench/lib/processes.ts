@@ -15,6 +15,8 @@ export interface BenchServer {
   url: string;
   /** The process that does the work (nginx: its single worker), for CPU and RSS readings. */
   pid: number;
+  /** A Koa contender's base URL, which answers its garbage collections (bench/lib/gc.ts). */
+  gcUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -46,7 +48,8 @@ export async function startKoa(
     });
     child.once('exit', (code) => reject(new Error(`${contender} exited with ${code}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => kill(child) };
+  const url = `http://127.0.0.1:${port}`;
+  return { url, pid: child.pid!, gcUrl: url, stop: () => kill(child) };
 }
 
 /** The ports of the nginx the benchmark runs: serving the files itself, and in front of Koa. */

@@ -75,6 +75,7 @@ export function summarise(samples: readonly Sample[]): Row[] {
           own[0]!.generatorCpuShare === undefined
             ? undefined
             : median(own.map((s) => s.generatorCpuShare!)),
+        majorGcs: own[0]!.gc === undefined ? undefined : median(own.map((s) => s.gc!.major)),
         errors: own.reduce((sum, s) => sum + (s.errors ?? 0), 0),
       });
     }
@@ -168,7 +169,15 @@ export function judgeTargets(rows: readonly Row[]): TargetResult[] {
 }
 
 export function renderTable(rows: readonly Row[]): string {
-  const header = ['scenario', 'contender', 'median', 'ratio', 'server CPU s/GiB', 'wrk CPU'];
+  const header = [
+    'scenario',
+    'contender',
+    'median',
+    'ratio',
+    'server CPU s/GiB',
+    'wrk CPU',
+    'major GCs/round',
+  ];
   const lines = rows.map((r) => [
     r.scenario,
     r.contender,
@@ -176,6 +185,7 @@ export function renderTable(rows: readonly Row[]): string {
     `${r.ratio.toFixed(2)}×`,
     r.serverCpuPerGiB === undefined ? '' : r.serverCpuPerGiB.toFixed(2),
     r.generatorCpuShare === undefined ? '' : `${Math.round(r.generatorCpuShare * 100)}%`,
+    r.majorGcs === undefined ? '' : String(r.majorGcs),
   ]);
   return markdownTable(header, lines);
 }

@@ -7,7 +7,8 @@
  * The S3 contenders take the endpoint and bucket; the ceiling takes the name of the file it holds.
  *
  * Every contender answers `GET /files/<name>` in the same app shape (one router route, no
- * other middleware) and prints `listening <port>` once bound.
+ * other middleware) and prints `listening <port>` once bound. Beside the app, on the same
+ * server, `GET /__bench/gc` answers the process's garbage collections so far, by kind.
  */
 import Router from '@koa/router';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -15,10 +16,12 @@ import send from '@fastify/send';
 import Koa from 'koa';
 import koaSend from 'koa-send';
 import { readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { s3Client } from '../../support/s3-server.ts';
+import { countGarbageCollections, GC_COUNTS_PATH } from '../lib/gc.ts';
 import type * as Library from '../../src/index.ts';
 import type * as FileSystemModule from '../../storages/filesystem.ts';
 import type * as S3Module from '../../storages/s3.ts';
@@ -144,6 +147,13 @@ if (contender === 'koa-downloadview+nginx') {
 }
 router.get('/files/*path', route(contender, filesDir, extra));
 app.use(router.routes());
-const server = app.listen(0, '127.0.0.1', () => {
+const gcCounts = countGarbageCollections();
+const handle = app.callback();
+const server = createServer((req, res) => {
+  if (req.url !== GC_COUNTS_PATH) return void handle(req, res);
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify(gcCounts));
+});
+server.listen(0, '127.0.0.1', () => {
   console.log(`listening ${(server.address() as AddressInfo).port}`);
 });
