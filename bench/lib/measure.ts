@@ -108,6 +108,16 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/**
+ * How far apart the rounds are: the largest |value − median| over the median. A lead is only
+ * worth its name if it is larger than this.
+ */
+export function spread(values: readonly number[]): number {
+  const middle = median(values);
+  if (middle === 0) return 0;
+  return Math.max(...values.map((v) => Math.abs(v - middle))) / middle;
+}
+
 /** One row of the results table: a contender's median in a scenario, and its ratio. */
 export interface Row {
   scenario: string;
@@ -116,6 +126,8 @@ export interface Row {
   median: number;
   /** The median over the scenario's first contender's (koa-downloadview, or nginx in s4). */
   ratio: number;
+  /** The largest distance of a round from the median, as a fraction of the median. */
+  spread: number;
   /** Median server CPU seconds per GiB sent (wrk scenarios). */
   serverCpuPerGiB?: number;
   /** Median share of a core wrk used. */

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { format, median, type Row, type Sample } from './measure.ts';
+import { format, median, spread, type Row, type Sample } from './measure.ts';
 import { renderChart } from './chart.ts';
 
 export type { Row } from './measure.ts';
@@ -58,7 +58,8 @@ export function summarise(samples: readonly Sample[]): Row[] {
     let reference: number | undefined;
     for (const contender of contenders) {
       const own = inScenario.filter((s) => s.contender === contender);
-      const value = median(own.map((s) => s.value));
+      const values = own.map((s) => s.value);
+      const value = median(values);
       reference ??= value;
       const gib = own.map((s) => s.bytes / 2 ** 30);
       rows.push({
@@ -67,6 +68,7 @@ export function summarise(samples: readonly Sample[]): Row[] {
         metric: own[0]!.metric,
         median: value,
         ratio: value / reference,
+        spread: spread(values),
         serverCpuPerGiB:
           own[0]!.requests === undefined
             ? undefined
@@ -174,6 +176,7 @@ export function renderTable(rows: readonly Row[]): string {
     'contender',
     'median',
     'ratio',
+    'spread',
     'server CPU s/GiB',
     'wrk CPU',
     'major GCs/round',
@@ -183,6 +186,7 @@ export function renderTable(rows: readonly Row[]): string {
     r.contender,
     format(r.median, r.metric) + (r.errors ? ` (${r.errors} errors)` : ''),
     `${r.ratio.toFixed(2)}×`,
+    `±${Math.round(r.spread * 100)}%`,
     r.serverCpuPerGiB === undefined ? '' : r.serverCpuPerGiB.toFixed(2),
     r.generatorCpuShare === undefined ? '' : `${Math.round(r.generatorCpuShare * 100)}%`,
     r.majorGcs === undefined ? '' : String(r.majorGcs),
