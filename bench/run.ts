@@ -4,7 +4,10 @@
  * runs (small files, one short round): it proves the benchmark works and asserts nothing.
  *
  * Options: --quick, --rounds N, --seconds S, --slow-seconds S (scenario 5),
- * --only s1,s2,…,js,events,rules,files,chunk, --out DIR.
+ * --only s1,s2,…,js,events,rules,files,sizes,chunk, --out DIR.
+ *
+ * The sweeps vary one dimension and show the cost staying flat as it grows: rules (offload
+ * rules), files (distinct names) and sizes (a tail range of files up to 64 GiB).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
@@ -12,7 +15,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { startS3Server } from '../support/s3-server.ts';
-import { prepareFixtures, type Fixtures } from './lib/fixtures.ts';
+import { checkRange } from './lib/byte-check.ts';
+import { FOUR_GiB, prepareFixtures, type Fixtures } from './lib/fixtures.ts';
 import { format, interleaved, type Sample, type Target } from './lib/measure.ts';
 import { startKoa, startNginx, type BenchServer } from './lib/processes.ts';
 import { cpuSeconds, rssBytes, sampleRss } from './lib/proc.ts';
@@ -44,7 +48,7 @@ const options: RunOptions = {
   seconds: Number(args.seconds ?? (quick ? 1 : 5)),
   slowClientSeconds: Number(args['slow-seconds'] ?? (quick ? 2 : 20)),
 };
-const only = new Set((args.only ?? 's1,s2,s3,s4,js,events,rules,files,s5,s6').split(','));
+const only = new Set((args.only ?? 's1,s2,s3,s4,js,events,rules,files,sizes,s5,s6').split(','));
 const log = (line: string) => console.log(line);
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -68,6 +72,7 @@ try {
   if (only.has('files')) {
     samples.push(...(await inProcessScenario('distinct files', FILE_CONTENDERS)));
   }
+  if (only.has('sizes')) samples.push(...(await sizesSweep(fixtures)));
   if (only.has('s5')) samples.push(...(await slowClientScenario(fixtures)));
   if (only.has('s6')) samples.push(...(await s3Scenario(fixtures)));
   if (only.has('chunk')) samples.push(...(await chunkSizeScenario(fixtures)));
@@ -80,6 +85,29 @@ try {
 const outDir =
   args.out ?? (quick ? join(fixtures.dir, 'results') : join(import.meta.dirname, 'results'));
 await writeReport(samples, { ...options, machine: await describeMachine() }, outDir, log);
+
+/** wrk against each target, interleaved over the rounds, after a discarded warm-up. */
+async function compare(
+  scenario: string,
+  targets: Target[],
+  connections: number,
+  metric: 'req/s' | 'MB/s',
+  headers?: Record<string, string>,
+): Promise<Sample[]> {
+  log(scenario);
+  if (!quick) {
+    // Warm-up, discarded: JIT, page cache, connection pools.
+    for (const t of targets) await runWrk(t.url, { connections, seconds: 1, headers });
+  }
+  return interleaved(
+    scenario,
+    targets,
+    { connections, seconds: options.seconds, headers },
+    metric,
+    options.rounds,
+    log,
+  );
+}
 
 /** A Koa contender serving one file, measured in its own process. */
 function koaTarget(contender: string, server: BenchServer, name: string): Target {
@@ -128,43 +156,21 @@ async function fileScenarios(files: Fixtures): Promise<Sample[]> {
     target('@fastify/send', fastifySend!, name),
     target('nginx direct', nginx.direct, name),
   ];
-  const run = async (
-    scenario: string,
-    targets: Target[],
-    connections: number,
-    metric: 'req/s' | 'MB/s',
-    headers?: Record<string, string>,
-  ) => {
-    log(`${scenario}`);
-    if (!quick) {
-      // Warm-up, discarded: JIT, page cache, connection pools.
-      for (const t of targets) await runWrk(t.url, { connections, seconds: 1, headers });
-    }
-    return interleaved(
-      scenario,
-      targets,
-      { connections, seconds: options.seconds, headers },
-      metric,
-      options.rounds,
-      log,
-    );
-  };
-
   const results: Sample[] = [];
   if (only.has('s1')) {
     const small = [
       ...peers(files.small.name),
       target('Koa from memory (ceiling)', ceiling, files.small.name),
     ];
-    results.push(...(await run('s1 small file', small, 64, 'req/s')));
+    results.push(...(await compare('s1 small file', small, 64, 'req/s')));
   }
   if (only.has('s2')) {
-    results.push(...(await run('s2 large file', peers(files.large.name), 4, 'MB/s')));
+    results.push(...(await compare('s2 large file', peers(files.large.name), 4, 'MB/s')));
   }
   if (only.has('s3')) {
     // koa-send ignores Range and would send the whole file: not a contender here.
     const tail = peers(files.huge.name).filter((t) => t.contender !== 'koa-send');
-    results.push(...(await run('s3 tail range', tail, 64, 'req/s', { Range: 'bytes=-1024' })));
+    results.push(...(await compare('s3 tail range', tail, 64, 'req/s', { Range: 'bytes=-1024' })));
   }
   if (only.has('s4')) {
     // The Koa process's CPU is what offload saves: counted for the Koa app, not for nginx.
@@ -174,8 +180,8 @@ async function fileScenarios(files: Fixtures): Promise<Sample[]> {
       target('minimal X-Accel handler + nginx', nginx.proxies[1]!, name, minimal),
       target('koa-downloadview streaming', ours!, name),
     ];
-    results.push(...(await run('s4 offload small', offload(files.small.name), 64, 'req/s')));
-    results.push(...(await run('s4 offload large', offload(files.large.name), 4, 'MB/s')));
+    results.push(...(await compare('s4 offload small', offload(files.small.name), 64, 'req/s')));
+    results.push(...(await compare('s4 offload large', offload(files.large.name), 4, 'MB/s')));
   }
   return results;
 }
@@ -223,6 +229,37 @@ async function inProcessScenario(
     }
   }
   return results;
+}
+
+/**
+ * Sweep "sizes": the last KiB of a 1 KiB, a 1 GiB and a 64 GiB (sparse) file, from one
+ * koa-downloadview process. A range answer reads the same bytes whatever the file's size, so
+ * its cost must stay flat. The answers are checked byte for byte against the files first,
+ * across the 4 GiB boundary too: a rate of wrong bytes would not count.
+ */
+async function sizesSweep(files: Fixtures): Promise<Sample[]> {
+  const server = await started(startKoa('koa-downloadview', files.dir));
+  const sized = [files.small, files.huge, files.sparse];
+  const url = (name: string) => `${server.url}/files/${name}`;
+  const path = (name: string) => join(files.dir, name);
+  for (const file of sized) await checkRange(url(file.name), path(file.name), { suffix: 1024 });
+  const across = { start: FOUR_GiB - 1024, end: FOUR_GiB + 1023 };
+  await checkRange(url(files.sparse.name), path(files.sparse.name), across);
+  const targets = sized.map((file) => ({
+    ...koaTarget(`size: ${sizeLabel(file.size)}`, server, file.name),
+    level: file.size,
+  }));
+  return compare('tail range by file size', targets, 64, 'req/s', { Range: 'bytes=-1024' });
+}
+
+function sizeLabel(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let unit = 0;
+  while (bytes >= 1024 && bytes % 1024 === 0 && unit < units.length - 1) {
+    bytes /= 1024;
+    unit++;
+  }
+  return `${bytes} ${units[unit]}`;
 }
 
 /** Scenario 5: the Koa process's RSS while slow clients download a large file. */

@@ -24,6 +24,8 @@ export interface Sample {
   latencyP99Ms?: number;
   /** Garbage collections in the measured Koa process during the run (not for nginx). */
   gc?: GcCounts;
+  /** In a sweep, the value swept (bytes of the file), for its chart. */
+  level?: number;
 }
 
 /** Something wrk can load: a URL to request and the process whose CPU is counted. */
@@ -33,6 +35,8 @@ export interface Target {
   pid: number;
   /** The measured process's base URL when it is a Koa contender, which counts its collections. */
   gcUrl?: string;
+  /** In a sweep, the value swept. */
+  level?: number;
 }
 
 /**
@@ -92,6 +96,7 @@ export async function measureWrk(
     latencyP50Ms: result.latencyP50Ms,
     latencyP99Ms: result.latencyP99Ms,
     gc,
+    level: target.level,
   };
 }
 
