@@ -4,20 +4,25 @@
  * runs (small files, one short round): it proves the benchmark works and asserts nothing.
  *
  * Options: --quick, --rounds N, --seconds S, --slow-seconds S (scenario 5),
- * --only s1,s2,…,js,events,rules,files,sizes,chunk, --out DIR.
+ * --only s1,s2,…,js,events,rules,files,sizes,connections,chunk, --out DIR.
  *
  * The sweeps vary one dimension and show the cost staying flat as it grows: rules (offload
- * rules), files (distinct names) and sizes (a tail range of files up to 64 GiB).
+ * rules), files (distinct names), sizes (a tail range of files up to 64 GiB) and connections
+ * (64 to 10,000 keep-alive connections, idle and active).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { startS3Server } from '../support/s3-server.ts';
 import { checkRange } from './lib/byte-check.ts';
+import { ensureFdLimit } from './lib/fd-limit.ts';
+import { collectGarbage } from './lib/gc.ts';
 import { FOUR_GiB, prepareFixtures, type Fixtures } from './lib/fixtures.ts';
-import { format, interleaved, type Sample, type Target } from './lib/measure.ts';
+import { openIdleConnections } from './lib/idle-connections.ts';
+import { format, interleaved, measureWrk, type Sample, type Target } from './lib/measure.ts';
 import { startKoa, startNginx, type BenchServer } from './lib/processes.ts';
 import { cpuSeconds, rssBytes, sampleRss } from './lib/proc.ts';
 import {
@@ -48,10 +53,16 @@ const options: RunOptions = {
   seconds: Number(args.seconds ?? (quick ? 1 : 5)),
   slowClientSeconds: Number(args['slow-seconds'] ?? (quick ? 2 : 20)),
 };
-const only = new Set((args.only ?? 's1,s2,s3,s4,js,events,rules,files,sizes,s5,s6').split(','));
+const only = new Set(
+  (args.only ?? 's1,s2,s3,s4,js,events,rules,files,sizes,connections,s5,s6').split(','),
+);
 const log = (line: string) => console.log(line);
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
+/** The levels of the connections sweep. */
+const CONNECTION_LEVELS = [64, 1000, 10_000];
+/** Time for the server to finish with what it was just asked, before its RSS is read. */
+const SETTLE_MS = 1000;
 
 const fixtures = await prepareFixtures(quick);
 log(`files in ${fixtures.dir}; ${options.rounds} round(s) of ${options.seconds} s per contender`);
@@ -73,6 +84,7 @@ try {
     samples.push(...(await inProcessScenario('distinct files', FILE_CONTENDERS)));
   }
   if (only.has('sizes')) samples.push(...(await sizesSweep(fixtures)));
+  if (only.has('connections')) samples.push(...(await connectionsSweep(fixtures)));
   if (only.has('s5')) samples.push(...(await slowClientScenario(fixtures)));
   if (only.has('s6')) samples.push(...(await s3Scenario(fixtures)));
   if (only.has('chunk')) samples.push(...(await chunkSizeScenario(fixtures)));
@@ -260,6 +272,90 @@ function sizeLabel(bytes: number): string {
     unit++;
   }
   return `${bytes} ${units[unit]}`;
+}
+
+/**
+ * Sweep "connections": koa-downloadview serving the 1 KiB file to 64, 1,000 and 10,000
+ * keep-alive connections. Idle: the server's RSS per connection that got one answer and waits,
+ * which is what a server pays for clients that are slow between requests. Active: wrk's rate
+ * over that many connections. A fresh process per level and round, so that neither the memory
+ * nor the heap of another level carries over.
+ */
+async function connectionsSweep(files: Fixtures): Promise<Sample[]> {
+  log('connections');
+  // This process, the server and wrk each hold one descriptor per connection, and some more.
+  ensureFdLimit(Math.max(...CONNECTION_LEVELS) + 1024);
+  const results: Sample[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    for (let i = 0; i < CONNECTION_LEVELS.length; i++) {
+      const count = CONNECTION_LEVELS[(i + round) % CONNECTION_LEVELS.length]!;
+      const server = await startKoa('koa-downloadview', files.dir, [], {
+        NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --expose-gc`,
+      });
+      try {
+        const target: Target = {
+          ...koaTarget(`connections: ${count.toLocaleString('en-US')}`, server, files.small.name),
+          level: count,
+        };
+        results.push(await idleConnectionsSample(target, count, round));
+        const wrk = { connections: count, seconds: options.seconds };
+        results.push(await measureWrk('active connections', target, wrk, 'req/s', round, log));
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  return results;
+}
+
+/** The server's RSS growth per idle keep-alive connection, in KiB. */
+async function idleConnectionsSample(
+  target: Target,
+  count: number,
+  round: number,
+): Promise<Sample> {
+  // Idle means warmed up, in quick runs too: without a second of requests first, the young
+  // generation growing to its working size would be counted as the connections' memory.
+  await runWrk(target.url, { connections: 64, seconds: 1 });
+  const before = await settledRss(target);
+  const cpuBefore = cpuSeconds(target.pid);
+  const idle = await openIdleConnections(target.url, count);
+  try {
+    const after = await settledRss(target);
+    const open = idle.open();
+    if (open < count) {
+      throw new Error(`the server closed ${count - open} of ${count} idle connections`);
+    }
+    const sample: Sample = {
+      scenario: 'idle connections',
+      contender: target.contender,
+      round,
+      metric: 'KiB',
+      value: (after - before) / count / 1024,
+      serverCpuSeconds: cpuSeconds(target.pid) - cpuBefore,
+      bytes: 0,
+      level: count,
+    };
+    log(
+      `  idle connections · ${target.contender} · round ${round + 1}: ${format(sample.value, 'KiB')} each,` +
+        ` RSS ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB`,
+    );
+    return sample;
+  } finally {
+    idle.close();
+  }
+}
+
+/**
+ * A Koa contender's RSS once it has nothing left to do and has collected its garbage: what it
+ * holds, not the requests it has answered (without the collection, where the collector happened
+ * to stand moved a reading by several MiB).
+ */
+async function settledRss(target: Target): Promise<number> {
+  await sleep(SETTLE_MS);
+  await collectGarbage(target.gcUrl!);
+  await sleep(100);
+  return rssBytes(target.pid);
 }
 
 /** Scenario 5: the Koa process's RSS while slow clients download a large file. */

@@ -9,7 +9,8 @@ export interface GcCounts {
 }
 
 /**
- * Where a Koa contender answers its counts. Served beside the Koa app, not through it, so the
+ * Where a Koa contender answers its counts: GET reads them; POST runs a full collection first,
+ * in a process started with `--expose-gc`. Served beside the Koa app, not through it, so the
  * app keeps the shape every contender shares.
  */
 export const GC_COUNTS_PATH = '/__bench/gc';
@@ -44,6 +45,16 @@ export async function readGcCounts(baseUrl: string): Promise<GcCounts> {
   const response = await fetch(`${baseUrl}${GC_COUNTS_PATH}`);
   if (!response.ok) throw new Error(`${baseUrl}${GC_COUNTS_PATH} answered ${response.status}`);
   return (await response.json()) as GcCounts;
+}
+
+/**
+ * Makes a contender started with `--expose-gc` run a full collection, so that a memory reading
+ * after it counts what is held rather than what waits for the collector.
+ */
+export async function collectGarbage(baseUrl: string): Promise<void> {
+  const response = await fetch(`${baseUrl}${GC_COUNTS_PATH}`, { method: 'POST' });
+  if (!response.ok) throw new Error(`${baseUrl} ran no collection: ${response.status}`);
+  await response.arrayBuffer();
 }
 
 /** The collections between two readings. */

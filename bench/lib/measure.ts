@@ -2,8 +2,11 @@ import { gcBetween, readGcCounts, type GcCounts } from './gc.ts';
 import { cpuSeconds } from './proc.ts';
 import { runWrk, type WrkOptions } from './wrk.ts';
 
-/** Requests per second, decimal megabytes per second, MiB of memory, or CPU µs per download. */
-export type Metric = 'req/s' | 'MB/s' | 'MiB' | 'µs';
+/**
+ * Requests per second, decimal megabytes per second, MiB of memory, CPU µs per download, or KiB
+ * of memory per idle connection.
+ */
+export type Metric = 'req/s' | 'MB/s' | 'MiB' | 'µs' | 'KiB';
 
 /** One contender's result in one round of one scenario. */
 export interface Sample {
@@ -24,7 +27,7 @@ export interface Sample {
   latencyP99Ms?: number;
   /** Garbage collections in the measured Koa process during the run (not for nginx). */
   gc?: GcCounts;
-  /** In a sweep, the value swept (bytes of the file), for its chart. */
+  /** In a sweep, the value swept (bytes of the file, connections), for its chart. */
   level?: number;
 }
 
@@ -104,6 +107,7 @@ export function format(value: number, metric: Metric): string {
   if (metric === 'req/s') return `${Math.round(value).toLocaleString('en-US')} req/s`;
   if (metric === 'MB/s') return `${(value / 1000).toFixed(2)} GB/s`;
   if (metric === 'µs') return `${value.toFixed(1)} µs`;
+  if (metric === 'KiB') return `${value.toFixed(1)} KiB`;
   return `${value.toFixed(1)} MiB`;
 }
 

@@ -8,7 +8,8 @@
  *
  * Every contender answers `GET /files/<name>` in the same app shape (one router route, no
  * other middleware) and prints `listening <port>` once bound. Beside the app, on the same
- * server, `GET /__bench/gc` answers the process's garbage collections so far, by kind.
+ * server, `GET /__bench/gc` answers the process's garbage collections so far, by kind, and
+ * `POST /__bench/gc` runs a full collection first (under `--expose-gc`).
  */
 import Router from '@koa/router';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -151,9 +152,19 @@ const gcCounts = countGarbageCollections();
 const handle = app.callback();
 const server = createServer((req, res) => {
   if (req.url !== GC_COUNTS_PATH) return void handle(req, res);
+  if (req.method === 'POST') {
+    if (!globalThis.gc) return void res.writeHead(409).end('start the process with --expose-gc');
+    globalThis.gc();
+  }
   res.setHeader('Content-Type', 'application/json');
   res.end(JSON.stringify(gcCounts));
 });
-server.listen(0, '127.0.0.1', () => {
+// The connections sweep holds up to 10,000 connections open and idle while it opens the rest
+// and reads the RSS: Node's 5 s keep-alive timeout would close the first ones before then.
+server.keepAliveTimeout = 120_000;
+// wrk opens its 10,000 connections at once; SYNs past the default backlog of 511 would be
+// retried a second later, inside the measured time. The kernel caps it at net.core.somaxconn.
+const BACKLOG = 8192;
+server.listen(0, '127.0.0.1', BACKLOG, () => {
   console.log(`listening ${(server.address() as AddressInfo).port}`);
 });
