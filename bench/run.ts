@@ -24,12 +24,15 @@ import { FOUR_GiB, prepareFixtures, type Fixtures } from './lib/fixtures.ts';
 import { openIdleConnections } from './lib/idle-connections.ts';
 import { format, interleaved, measureWrk, type Sample, type Target } from './lib/measure.ts';
 import { startKoa, startNginx, type BenchServer } from './lib/processes.ts';
+import { SWEEP_SCENARIOS } from './lib/sweeps.ts';
 import { cpuSeconds, rssBytes, sampleRss } from './lib/proc.ts';
 import {
   EVENT_CONTENDERS,
   FILE_CONTENDERS,
+  fileCount,
   JS_CONTENDERS,
   RULE_CONTENDERS,
+  ruleCount,
 } from './lib/in-process-contenders.ts';
 import { slowClients } from './lib/slow-clients.ts';
 import { describeMachine, writeReport, type RunOptions } from './lib/report.ts';
@@ -78,10 +81,10 @@ try {
     samples.push(...(await inProcessScenario('events per download', EVENT_CONTENDERS)));
   }
   if (only.has('rules')) {
-    samples.push(...(await inProcessScenario('rules per offload', RULE_CONTENDERS)));
+    samples.push(...(await inProcessScenario(SWEEP_SCENARIOS.rules, RULE_CONTENDERS, ruleCount)));
   }
   if (only.has('files')) {
-    samples.push(...(await inProcessScenario('distinct files', FILE_CONTENDERS)));
+    samples.push(...(await inProcessScenario(SWEEP_SCENARIOS.files, FILE_CONTENDERS, fileCount)));
   }
   if (only.has('sizes')) samples.push(...(await sizesSweep(fixtures)));
   if (only.has('connections')) samples.push(...(await connectionsSweep(fixtures)));
@@ -203,11 +206,13 @@ async function fileScenarios(files: Fixtures): Promise<Sample[]> {
  * process: no network, disk or thread pool, so little noise. "js": the library's own JavaScript
  * per download, against a bare Koa handler sending the same bytes with the same headers.
  * "events": what download events and OpenTelemetry cost, from an app without the API to one
- * with an SDK recording spans and metrics.
+ * with an SDK recording spans and metrics. In the sweeps (rules, files), `level` gives the
+ * value each contender stands for.
  */
-async function inProcessScenario(
+async function inProcessScenario<Contender extends string>(
   scenario: string,
-  contenders: readonly string[],
+  contenders: readonly Contender[],
+  level?: (contender: Contender) => number,
 ): Promise<Sample[]> {
   log(scenario);
   const script = join(import.meta.dirname, 'servers', 'in-process.ts');
@@ -233,6 +238,7 @@ async function inProcessScenario(
         value: cpuMicroseconds,
         serverCpuSeconds: (cpuMicroseconds * downloads) / 1e6,
         bytes: 0,
+        level: level?.(contender),
       });
       const rss = `RSS ${rssGrowthMiB >= 0 ? '+' : ''}${rssGrowthMiB.toFixed(1)} MiB`;
       log(
@@ -261,7 +267,7 @@ async function sizesSweep(files: Fixtures): Promise<Sample[]> {
     ...koaTarget(`size: ${sizeLabel(file.size)}`, server, file.name),
     level: file.size,
   }));
-  return compare('tail range by file size', targets, 64, 'req/s', { Range: 'bytes=-1024' });
+  return compare(SWEEP_SCENARIOS.sizes, targets, 64, 'req/s', { Range: 'bytes=-1024' });
 }
 
 function sizeLabel(bytes: number): string {
@@ -299,7 +305,8 @@ async function connectionsSweep(files: Fixtures): Promise<Sample[]> {
         };
         results.push(await idleConnectionsSample(target, count, round));
         const wrk = { connections: count, seconds: options.seconds };
-        results.push(await measureWrk('active connections', target, wrk, 'req/s', round, log));
+        const active = SWEEP_SCENARIOS.activeConnections;
+        results.push(await measureWrk(active, target, wrk, 'req/s', round, log));
       } finally {
         await server.stop();
       }
@@ -327,7 +334,7 @@ async function idleConnectionsSample(
       throw new Error(`the server closed ${count - open} of ${count} idle connections`);
     }
     const sample: Sample = {
-      scenario: 'idle connections',
+      scenario: SWEEP_SCENARIOS.idleConnections,
       contender: target.contender,
       round,
       metric: 'KiB',
@@ -337,7 +344,7 @@ async function idleConnectionsSample(
       level: count,
     };
     log(
-      `  idle connections · ${target.contender} · round ${round + 1}: ${format(sample.value, 'KiB')} each,` +
+      `  ${SWEEP_SCENARIOS.idleConnections} · ${target.contender} · round ${round + 1}: ${format(sample.value, 'KiB')} each,` +
         ` RSS ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB`,
     );
     return sample;

@@ -18,15 +18,15 @@ export function renderChart(rows: readonly Row[]): string {
   for (const scenario of scenarios) {
     const group = rows.filter((r) => r.scenario === scenario);
     const best = Math.max(...group.map((r) => r.median));
-    parts.push(`<text x="10" y="${y + 12}" class="scenario">${escape(scenario)}</text>`);
+    parts.push(`<text x="10" y="${y + 12}" class="scenario">${escapeXml(scenario)}</text>`);
     y += 20;
     for (const row of group) {
       const length = best > 0 ? ((WIDTH - LABEL_WIDTH - 140) * row.median) / best : 0;
       const ours = row.contender.startsWith('koa-downloadview');
       parts.push(
-        `<text x="${LABEL_WIDTH - 8}" y="${y + 13}" text-anchor="end">${escape(row.contender)}</text>`,
+        `<text x="${LABEL_WIDTH - 8}" y="${y + 13}" text-anchor="end">${escapeXml(row.contender)}</text>`,
         `<rect x="${LABEL_WIDTH}" y="${y}" width="${length.toFixed(1)}" height="${BAR_HEIGHT}" class="${ours ? 'ours' : 'peer'}"/>`,
-        `<text x="${(LABEL_WIDTH + length + 6).toFixed(1)}" y="${y + 13}">${escape(format(row.median, row.metric))}</text>`,
+        `<text x="${(LABEL_WIDTH + length + 6).toFixed(1)}" y="${y + 13}">${escapeXml(format(row.median, row.metric))}</text>`,
       );
       y += BAR_HEIGHT + GAP;
     }
@@ -40,6 +40,6 @@ ${parts.join('\n')}
 `;
 }
 
-function escape(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -27,7 +27,7 @@ export interface Sample {
   latencyP99Ms?: number;
   /** Garbage collections in the measured Koa process during the run (not for nginx). */
   gc?: GcCounts;
-  /** In a sweep, the value swept (bytes of the file, connections), for its chart. */
+  /** In a sweep, the value swept (rules, files, bytes, connections), for its chart. */
   level?: number;
 }
 

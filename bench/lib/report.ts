@@ -4,6 +4,8 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { format, median, spread, type Row, type Sample } from './measure.ts';
 import { renderChart } from './chart.ts';
+import { renderSweepChart } from './sweep-chart.ts';
+import { SWEEPS } from './sweeps.ts';
 
 export type { Row } from './measure.ts';
 
@@ -220,7 +222,10 @@ function markdownTable(header: string[], lines: string[][]): string {
   return [row(header), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
 }
 
-/** Prints the tables and writes results.json and results.svg into `outDir`. */
+/**
+ * Prints the tables and writes results.json and results.svg into `outDir`, and a
+ * sweep-<name>.svg for each sweep that ran.
+ */
 export async function writeReport(
   samples: readonly Sample[],
   meta: RunOptions & { machine: Machine },
@@ -239,5 +244,14 @@ export async function writeReport(
   const report = { date: new Date().toISOString(), ...meta, rows, targets, samples };
   await writeFile(join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(outDir, 'results.svg'), renderChart(rows));
-  log(`\nwrote ${join(outDir, 'results.json')} and results.svg`);
+  const written = ['results.svg'];
+  for (const sweep of SWEEPS) {
+    const scenarios = new Set(sweep.plots.map((plot) => plot.scenario));
+    const own = samples.filter((s) => scenarios.has(s.scenario) && s.level !== undefined);
+    if (own.length === 0) continue;
+    const file = `sweep-${sweep.name}.svg`;
+    await writeFile(join(outDir, file), renderSweepChart(sweep, own));
+    written.push(file);
+  }
+  log(`\nwrote ${join(outDir, 'results.json')} and ${written.join(', ')}`);
 }
