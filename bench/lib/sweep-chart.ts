@@ -36,7 +36,7 @@ export function renderSweepChart(sweep: Sweep, samples: readonly Sample[]): stri
     `<text x="${WIDTH - 8}" y="${height - 8}" text-anchor="end" class="note">median of ${rounds} round(s); whiskers: lowest to highest round</text>`,
   ];
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">
-<style>.title{font-weight:bold;font-size:14px}.panel{font-weight:bold}.axis{stroke:#333}.grid{stroke:#e3e6ea}.line{fill:none;stroke:#2f6fb0;stroke-width:2}.whisker{stroke:#2f6fb0;stroke-width:1.5}.point{fill:#2f6fb0}.note{fill:#666;font-size:11px}</style>
+<style>.title{font-weight:bold;font-size:14px}.panel{font-weight:bold}.axis{stroke:#333}.grid{stroke:#e3e6ea}.line{fill:none;stroke:#2f6fb0;stroke-width:2}.whisker{stroke:#2f6fb0;stroke-width:1.5}.point{fill:#2f6fb0}.note{fill:#666;font-size:11px}.value{paint-order:stroke;stroke:#fff;stroke-width:4px}</style>
 <rect width="100%" height="100%" fill="#fff"/>
 ${parts.join('\n')}
 </svg>
@@ -117,7 +117,7 @@ function renderPanel(
       `<line x1="${cap1}" y1="${yMin}" x2="${cap2}" y2="${yMin}" class="whisker"/>`,
       `<line x1="${cap1}" y1="${yHigh}" x2="${cap2}" y2="${yHigh}" class="whisker"/>`,
       `<circle cx="${px}" cy="${y(p.median).toFixed(1)}" r="4" class="point"/>`,
-      `<text x="${px}" y="${(y(p.max) - 9).toFixed(1)}" text-anchor="middle">${escapeXml(format(p.median, metric))}</text>`,
+      `<text x="${px}" y="${(y(p.max) - 9).toFixed(1)}" text-anchor="middle" class="value">${escapeXml(format(p.median, metric))}</text>`,
     );
   }
   return parts.join('\n');
