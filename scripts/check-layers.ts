@@ -21,6 +21,7 @@ export const CONTRACT = [
   'src/names.ts',
   'src/options.ts',
   'src/storage-content.ts',
+  'src/direct-body.ts',
   'src/generator-stream.ts',
 ];
 

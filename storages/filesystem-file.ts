@@ -1,9 +1,11 @@
-import { closeSync, createReadStream, fstatSync, read } from 'node:fs';
+import { fstatSync, read } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { StorageChangedError, StorageNotFoundError } from '../src/errors.ts';
 import type { ByteRange, OpenedFile, StorageStat } from '../src/storage.ts';
 import { DRIVER, fail } from './filesystem-errors.ts';
+import { FileSystemBody } from './filesystem-body.ts';
+import { release } from './filesystem-descriptor.ts';
 
 const readAt = promisify(read);
 
@@ -12,8 +14,8 @@ const readAt = promisify(read);
  * reads an inode already in memory and closing a read-only descriptor writes nothing back, so
  * neither waits on a disk; a thread-pool round trip costs the event loop more than either call.
  * Measured on 1 KiB files: 12.5k req/s with FileHandle and async fstat/close, see
- * docs/performance.md for the figures with these. Reads and opens, which can wait on a disk,
- * stay asynchronous.
+ * docs/performance.md for the figures with these. Opens follow the storage's `lookups`
+ * (filesystem-lookups.ts); reads of bytes, which can wait on a disk, stay asynchronous.
  */
 
 /**
@@ -45,15 +47,6 @@ export function regularFileStat(
     throw new StorageChangedError(DRIVER, name, { cause: new Error('removed while opened') });
   }
   return { size: info.size, modified: info.mtime, changed: info.ctime };
-}
-
-/** Closes a read-only descriptor; an error here cannot have lost data, so none is raised. */
-export function release(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // EBADF or EIO on a read-only descriptor: nothing to recover, the descriptor is gone.
-  }
 }
 
 /** A file of a `FileSystemStorage`, open: metadata and bytes from one descriptor. */
@@ -94,15 +87,12 @@ export class FileSystemOpenedFile implements OpenedFile {
   }
 
   async stream(range?: ByteRange): Promise<Readable> {
-    // The stream owns the descriptor from here: it closes it once it ends or is destroyed,
-    // after any read still in flight (Node's fs streams wait for it).
+    // The body owns the descriptor from here: it closes it once it ends or is destroyed,
+    // after any read still in flight.
     const fd = this.#take();
-    return createReadStream('', {
-      fd,
-      start: range?.start,
-      end: range?.end,
-      highWaterMark: this.#readChunkSize,
-    });
+    const start = range?.start ?? 0;
+    const end = range?.end ?? this.stat.size - 1;
+    return new FileSystemBody(fd, this.#name, start, end, this.#readChunkSize);
   }
 
   close(): void {

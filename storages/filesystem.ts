@@ -4,7 +4,7 @@
  * @packageDocumentation
  * @module koa-downloadview/storages/filesystem
  */
-import { constants, existsSync, open as openCallback, readlinkSync } from 'node:fs';
+import { constants, existsSync, open as openCallback, openSync, readlinkSync } from 'node:fs';
 import { mkdir, open, realpath, rename, rm, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -19,7 +19,13 @@ import {
   StorageUnsupportedError,
 } from '../src/errors.ts';
 import { DRIVER, fail } from './filesystem-errors.ts';
-import { FileSystemOpenedFile, regularFileStat, release } from './filesystem-file.ts';
+import { release } from './filesystem-descriptor.ts';
+import { FileSystemOpenedFile, regularFileStat } from './filesystem-file.ts';
+import {
+  FILESYSTEM_LOOKUPS,
+  resolveLookups,
+  type FileSystemLookups,
+} from './filesystem-lookups.ts';
 import { joinUrl, normalizeName } from '../src/names.ts';
 import { checkOptionKeys, type OptionKeys } from '../src/options.ts';
 import { contentStream } from '../src/storage-content.ts';
@@ -48,12 +54,19 @@ export interface FileSystemStorageOptions {
   baseUrl?: string;
   /** Bytes read per chunk when streaming. Default `FILESYSTEM_READ_CHUNK_SIZE`. */
   readChunkSize?: number;
+  /**
+   * Whether opening a name blocks the event loop (`'blocking'`, as nginx does) or goes through
+   * the thread pool (`'thread-pool'`). Default `'auto'`: blocking unless a network, FUSE or
+   * automounted filesystem is mounted (see `FileSystemLookups`).
+   */
+  lookups?: FileSystemLookups;
 }
 
 const OPTION_KEYS: OptionKeys<FileSystemStorageOptions> = {
   location: true,
   baseUrl: true,
   readChunkSize: true,
+  lookups: true,
 };
 
 /**
@@ -97,11 +110,18 @@ export class FileSystemStorage implements Storage {
   readonly baseUrl: string | undefined;
   /** Bytes read per chunk when streaming a file. */
   readonly readChunkSize: number;
+  /** How names are looked up, `'auto'` resolved when the storage was made. */
+  readonly lookups: 'blocking' | 'thread-pool';
   #realRoot: Promise<string> | undefined;
 
   constructor(options: FileSystemStorageOptions) {
     checkOptionKeys('FileSystemStorage', options, OPTION_KEYS);
-    const { location, baseUrl, readChunkSize = FILESYSTEM_READ_CHUNK_SIZE } = options ?? {};
+    const {
+      location,
+      baseUrl,
+      readChunkSize = FILESYSTEM_READ_CHUNK_SIZE,
+      lookups = 'auto',
+    } = options ?? {};
     if (typeof location !== 'string' || location === '') {
       throw new TypeError('FileSystemStorage option "location" must be a non-empty string');
     }
@@ -111,6 +131,12 @@ export class FileSystemStorage implements Storage {
     if (!Number.isSafeInteger(readChunkSize) || readChunkSize < 1) {
       throw new TypeError('FileSystemStorage option "readChunkSize" must be a positive integer');
     }
+    if (!FILESYSTEM_LOOKUPS.includes(lookups)) {
+      throw new TypeError(
+        `FileSystemStorage option "lookups" must be one of ${FILESYSTEM_LOOKUPS.map((l) => `'${l}'`).join(', ')}, got ${JSON.stringify(lookups)}`,
+      );
+    }
+    this.lookups = resolveLookups(lookups);
     this.location = resolve(location);
     this.baseUrl = baseUrl;
     this.readChunkSize = readChunkSize;
@@ -157,7 +183,7 @@ export class FileSystemStorage implements Storage {
    */
   async #openChecked(name: string, normal: string): Promise<{ fd: number; real: string }> {
     if (!PROC_FD) return this.#openResolved(name);
-    const fd = await openDescriptor(join(this.location, normal), FOLLOW_FLAGS).catch(
+    const fd = await this.#openPath(join(this.location, normal), FOLLOW_FLAGS).catch(
       (err: unknown) => fail(err, name),
     );
     return { fd, real: await this.#confineDescriptor(fd, name) };
@@ -166,11 +192,16 @@ export class FileSystemStorage implements Storage {
   /** Opens with O_NOFOLLOW; `undefined` when the last component is a link (ELOOP). */
   async #openUnfollowed(path: string, name: string): Promise<number | undefined> {
     try {
-      return await openDescriptor(path, NOFOLLOW_FLAGS);
+      return await this.#openPath(path, NOFOLLOW_FLAGS);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
       fail(err, name);
     }
+  }
+
+  /** open(2), on the event loop or through the thread pool as `lookups` says. */
+  async #openPath(path: string, flags: number): Promise<number> {
+    return this.lookups === 'blocking' ? openSync(path, flags) : openDescriptor(path, flags);
   }
 
   /** The real path of the file open at `fd`, refused (and `fd` closed) unless inside the root. */
@@ -194,7 +225,7 @@ export class FileSystemStorage implements Storage {
    */
   async #openResolved(name: string): Promise<{ fd: number; real: string }> {
     const real = await this.#resolve(name);
-    const fd = await openDescriptor(real, NOFOLLOW_FLAGS).catch((err: unknown) => fail(err, name));
+    const fd = await this.#openPath(real, NOFOLLOW_FLAGS).catch((err: unknown) => fail(err, name));
     return { fd, real };
   }
 

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
+import { BYTES_WRITTEN, writesDirectly } from '../direct-body.ts';
 
 /**
  * How long a storage may keep a streamed download waiting, in milliseconds, by default: 30 s.
@@ -82,7 +83,7 @@ export function watchForStall(
   const stop = () => {
     clearTimeout(timer);
     timer = undefined;
-    body.off('data', onData);
+    body.off(progress, onData);
   };
   const onData = () => {
     last = Date.now();
@@ -98,10 +99,14 @@ export function watchForStall(
     }
     timer = setTimeout(check, Math.ceil(ms / 2)).unref();
   };
+  // A body that writes itself into the response tells its progress by its own event: a `data`
+  // listener would start a second reader.
+  let progress: string | symbol = 'data';
   res.once('pipe', (source: Readable) => {
     if (source !== body || body.destroyed) return;
     last = Date.now();
-    body.on('data', onData);
+    if (writesDirectly(body)) progress = BYTES_WRITTEN;
+    body.on(progress, onData);
     timer = setTimeout(check, Math.ceil(ms / 2)).unref();
   });
   body.once('close', stop);

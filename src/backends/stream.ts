@@ -10,6 +10,7 @@ import type { DownloadFile, DownloadFileStat } from '../files/download-file.ts';
 import { checkOptionKeys, type OptionKeys } from '../options.ts';
 import type { ByteRange, OpenedFile } from '../storage.ts';
 import type { Backend } from './backend.ts';
+import { hasExactLength } from '../direct-body.ts';
 import { holdToLength } from './length-guard.ts';
 import { checkStallTimeout, watchForStall, withinStallTimeout } from './stall-guard.ts';
 import { planStream, type RequestFacts, type StreamPlan } from './stream-plan.ts';
@@ -131,8 +132,10 @@ function bodySource(
   opened?: OpenedFile,
 ): BodySource {
   const mismatch = (detail: string) => changedError(file, detail);
+  // A body that keeps its length itself (the filesystem's) is not wrapped: a guard in between
+  // would stop it from writing itself into the response.
   const hold = (body: Readable, length: number | undefined) =>
-    length === undefined
+    length === undefined || hasExactLength(body, length)
       ? body
       : holdToLength(body, length, mismatch, (err) => ctx.app.emit('error', err, ctx));
   const open = async (range?: ByteRange) =>

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
-import { openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { StorageChangedError } from '../../src/index.ts';
 import { FileSystemStorage } from '../../storages/filesystem.ts';
 import { regularFileStat } from '../../storages/filesystem-file.ts';
@@ -22,44 +24,53 @@ describe('security: FileSystemStorage.path() never names a file removed or repla
     expect(await openDescriptorCount()).to.equal(before - 1);
   });
 
-  it('gives the real path, never "… (deleted)", while the file is replaced by a rename every millisecond', async () => {
-    const { dir } = await tempTree({ 'probe.txt': 'v0', 'probe.txt (deleted)': 'SECRET' });
-    const storage = new FileSystemStorage({ location: dir });
-    const expected = join(storage.location, 'probe.txt');
-    let replacing = true;
-    const replacer = (async () => {
-      for (let i = 0; i < 1000; i++) {
-        writeFileSync(join(dir, 'next.tmp'), `v${i}`);
-        renameSync(join(dir, 'next.tmp'), join(dir, 'probe.txt'));
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-      replacing = false;
-    })();
-    const seen = new Set<string>();
-    let changed = 0;
-    let calls = 0;
-    try {
-      while (replacing) {
-        const results = await Promise.allSettled(
-          Array.from({ length: 8 }, () => storage.path('probe.txt')),
-        );
-        calls += results.length;
-        for (const result of results) {
-          if (result.status === 'fulfilled') seen.add(result.value);
-          else if (result.reason instanceof StorageChangedError) changed++;
-          else throw result.reason;
+  for (const lookups of ['blocking', 'thread-pool'] as const) {
+    it(`gives the real path, never "… (deleted)", while the file is replaced by a rename every millisecond (lookups: '${lookups}')`, async () => {
+      const { dir } = await tempTree({ 'probe.txt': 'v0', 'probe.txt (deleted)': 'SECRET' });
+      const storage = new FileSystemStorage({ location: dir, lookups });
+      const expected = join(storage.location, 'probe.txt');
+      // In a thread of its own, so that the renames race blocking lookups too.
+      const replacer = new Worker(
+        `const { renameSync, writeFileSync } = require('node:fs');
+         const { join } = require('node:path');
+         const { workerData: dir } = require('node:worker_threads');
+         for (let i = 0; i < 1000; i++) {
+           writeFileSync(join(dir, 'next.tmp'), 'v' + i);
+           renameSync(join(dir, 'next.tmp'), join(dir, 'probe.txt'));
+           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+         }`,
+        { eval: true, workerData: dir },
+      );
+      let replacing = true;
+      const replaced = once(replacer, 'exit').then(() => (replacing = false));
+      const seen = new Set<string>();
+      let changed = 0;
+      let calls = 0;
+      try {
+        while (replacing) {
+          const results = await Promise.allSettled(
+            Array.from({ length: 8 }, () => storage.path('probe.txt')),
+          );
+          calls += results.length;
+          // Blocking lookups never leave the event loop: the replacer's timers run here.
+          await new Promise((resolve) => setImmediate(resolve));
+          for (const result of results) {
+            if (result.status === 'fulfilled') seen.add(result.value);
+            else if (result.reason instanceof StorageChangedError) changed++;
+            else throw result.reason;
+          }
         }
+      } finally {
+        await replaced;
       }
-    } finally {
-      await replacer;
-    }
-    expect(calls, 'path() calls made while the file was replaced').to.be.above(500);
-    expect([...seen]).to.deep.equal([expected]);
-    // Under such a storm, a call that finds the file replaced three times in a row says so
-    // (503, a retry works): never a wrong name.
-    console.log(
-      `      ${calls} calls: ${calls - changed} named the file, ${changed} refused as changed`,
-    );
-    expect(calls - changed, 'calls that named the file').to.be.above(0);
-  });
+      expect(calls, 'path() calls made while the file was replaced').to.be.above(500);
+      expect([...seen]).to.deep.equal([expected]);
+      // Under such a storm, a call that finds the file replaced three times in a row says so
+      // (503, a retry works): never a wrong name.
+      console.log(
+        `      ${calls} calls: ${calls - changed} named the file, ${changed} refused as changed`,
+      );
+      expect(calls - changed, 'calls that named the file').to.be.above(0);
+    });
+  }
 });
