@@ -29,8 +29,11 @@ fail() {
 # 15% headroom: growing past it should be a decision (raise the figures here in the same
 # commit, saying why), not an accident. Raised on 2026-12-01 by 40,000 / 170,000 for the
 # deployment doctor (src/doctor, src/cli: 34,605 bytes packed, 156,022 unpacked on their own).
-max_packed=370000
-max_unpacked=1300000
+# Raised on 2026-12-02 by 30,000 / 100,000 for filesystem bodies that write themselves into the
+# response and the choice of lookups (storages/filesystem-body, -lookups, -descriptor and
+# src/direct-body): 381,577 / 1,306,519 with them.
+max_packed=400000
+max_unpacked=1400000
 
 cd "$root"
 step "build and pack"
