@@ -11,6 +11,8 @@
  */
 export class BoundedCache<K, V> {
   readonly #entries = new Map<K, V>();
+  /** The key moved to the end of the order last. */
+  #newest: K | undefined;
 
   constructor(readonly limit: number) {
     if (!Number.isSafeInteger(limit) || limit < 1) {
@@ -24,7 +26,10 @@ export class BoundedCache<K, V> {
 
   get(key: K): V | undefined {
     const value = this.#entries.get(key);
-    if (value !== undefined) {
+    // The entry used last needs no move: a hot key (one file asked for again and again) then
+    // costs one lookup, not three.
+    if (value !== undefined && key !== this.#newest) {
+      this.#newest = key;
       // Re-inserted, so the Map's order stays least recently used first.
       this.#entries.delete(key);
       this.#entries.set(key, value);
@@ -39,5 +44,6 @@ export class BoundedCache<K, V> {
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
     this.#entries.set(key, value);
+    this.#newest = key;
   }
 }

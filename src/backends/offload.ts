@@ -1,3 +1,4 @@
+import { formatHttpDate } from '../http/http-date.ts';
 import type { Context } from 'koa';
 import type { DownloadFile } from '../files/download-file.ts';
 import { formatContentDisposition } from '../http/disposition.ts';
@@ -30,7 +31,7 @@ export function answerOffloaded(
   ctx.set('Content-Disposition', formatContentDisposition(file.filename, file.attachment));
   const { etag, lastModified } = offload.validators;
   if (etag !== undefined) ctx.set('ETag', etag);
-  if (lastModified !== undefined) ctx.set('Last-Modified', lastModified.toUTCString());
+  if (lastModified !== undefined) ctx.set('Last-Modified', formatHttpDate(lastModified));
   ctx.set(headers);
   dropUnlessSentWith200(
     ctx,

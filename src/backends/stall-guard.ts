@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
 import { BYTES_WRITTEN, writesDirectly } from '../direct-body.ts';
+import { startDeadline } from './stall-clock.ts';
 
 /**
  * How long a storage may keep a streamed download waiting, in milliseconds, by default: 30 s.
@@ -24,7 +25,8 @@ export function checkStallTimeout(owner: string, value: number | undefined): num
 }
 
 /**
- * Settles as `work` does, or rejects with `stalled()` once `ms` passed first. The storage call
+ * Settles as `work` does, or rejects with `stalled()` once `ms` (to 1.1 × `ms`, stall-clock.ts)
+ * passed first. The storage call
  * itself cannot be cancelled through the `Storage` contract, so what it gives later (an opened
  * file, a stream) is handed to `release`, never left open.
  *
@@ -39,18 +41,18 @@ export function withinStallTimeout<T>(
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const cancel = startDeadline(ms, () => {
       timedOut = true;
       reject(stalled());
-    }, ms);
+    });
     work.then(
       (value) => {
-        clearTimeout(timer);
+        cancel();
         if (timedOut) release?.(value);
         else resolve(value);
       },
       (err: unknown) => {
-        clearTimeout(timer);
+        cancel();
         if (!timedOut) reject(err as Error);
       },
     );

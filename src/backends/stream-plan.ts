@@ -1,3 +1,4 @@
+import { formatHttpDate } from '../http/http-date.ts';
 import { contentRange, decideRange, unsatisfiedRange } from '../http/range.ts';
 import { planMultipart, type MultipartPlan } from '../http/multipart.ts';
 import {
@@ -113,7 +114,7 @@ function partial(
 function validatorHeaders(file: FileFacts): ResponseHeaders {
   const headers: ResponseHeaders = {};
   if (file.etag) headers['ETag'] = file.etag;
-  if (file.lastModified) headers['Last-Modified'] = file.lastModified.toUTCString();
+  if (file.lastModified) headers['Last-Modified'] = formatHttpDate(file.lastModified);
   return headers;
 }
 

@@ -12,6 +12,7 @@ import type { ByteRange, OpenedFile } from '../storage.ts';
 import type { Backend } from './backend.ts';
 import { hasExactLength } from '../direct-body.ts';
 import { holdToLength } from './length-guard.ts';
+import { startDeadline } from './stall-clock.ts';
 import { checkStallTimeout, watchForStall, withinStallTimeout } from './stall-guard.ts';
 import { planStream, type RequestFacts, type StreamPlan } from './stream-plan.ts';
 import { answerHeadOverHttp2, guardStreamErrors } from './stream-guard.ts';
@@ -260,7 +261,7 @@ async function firstBytes(body: Readable, res: Context['res'], wait: StallWait):
   const left = new AbortController();
   const onClose = () => left.abort();
   res.once('close', onClose);
-  const timer = setTimeout(() => body.destroy(wait.stalled()), wait.ms);
+  const cancel = startDeadline(wait.ms, () => body.destroy(wait.stalled()));
   try {
     await once(body, 'readable', { signal: left.signal });
   } catch (err) {
@@ -268,7 +269,7 @@ async function firstBytes(body: Readable, res: Context['res'], wait: StallWait):
     body.destroy();
     throw err;
   } finally {
-    clearTimeout(timer);
+    cancel();
     res.off('close', onClose);
   }
   if (failed) throw failed;

@@ -100,3 +100,20 @@ function toSeconds({ year, month, day, time }: DateParts): number | undefined {
 function digits(value: string | undefined, count: number): value is string {
   return value !== undefined && value.length === count && /^[0-9]+$/.test(value);
 }
+
+/** The last date formatted, by its time value: most answers in a row are of the same files. */
+let lastFormatted: { time: number; text: string } | undefined;
+
+/**
+ * An HTTP-date in the IMF-fixdate form (RFC 9110 §5.6.7), as Last-Modified carries it. Formatting
+ * a Date costs about a microsecond; the last one is kept, since a hot file is asked for again
+ * and again.
+ *
+ * @example
+ * formatHttpDate(new Date(0)); // 'Thu, 01 Jan 1970 00:00:00 GMT'
+ */
+export function formatHttpDate(date: Date): string {
+  const time = date.getTime();
+  if (lastFormatted?.time !== time) lastFormatted = { time, text: date.toUTCString() };
+  return lastFormatted.text;
+}

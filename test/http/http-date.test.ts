@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseHttpDate } from '../../src/http/http-date.ts';
+import { formatHttpDate, parseHttpDate } from '../../src/http/http-date.ts';
 
 describe('HTTP-date (RFC 9110 §5.6.7), read strictly', () => {
   const now = new Date('2026-12-01T00:00:00Z');
@@ -51,4 +51,15 @@ describe('HTTP-date (RFC 9110 §5.6.7), read strictly', () => {
       expect(parseHttpDate(value, now)).to.equal(undefined);
     });
   }
+});
+
+describe('HTTP-date, written (IMF-fixdate, RFC 9110 §5.6.7)', () => {
+  it('formats each date, the same date again from its kept text, and reads back', () => {
+    const dates = [new Date(0), new Date('2026-12-02T04:05:06Z'), new Date(0)];
+    for (const date of dates) {
+      expect(formatHttpDate(date)).to.equal(date.toUTCString());
+      expect(formatHttpDate(date)).to.equal(date.toUTCString());
+      expect(parseHttpDate(formatHttpDate(date))).to.equal(date.getTime() / 1000);
+    }
+  });
 });
