@@ -46,6 +46,8 @@ import {
  */
 export const FILESYSTEM_READ_CHUNK_SIZE = 64 * 1024;
 
+export type { FileSystemLookups } from './filesystem-lookups.ts';
+
 /** Options of `FileSystemStorage`. */
 export interface FileSystemStorageOptions {
   /** The directory holding the files; every name resolves inside it. */
