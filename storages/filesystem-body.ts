@@ -33,6 +33,8 @@ export class FileSystemBody extends Readable {
   #position: number;
   #end: number;
   #direct = false;
+  /** Someone listens to `data` although the body writes itself: they get copies. */
+  #shared = false;
   /** A read is in flight: closing the descriptor now could make it read another file. */
   #reading = false;
   #afterRead: (() => void) | undefined;
@@ -68,12 +70,31 @@ export class FileSystemBody extends Readable {
     );
   }
 
+  /**
+   * A `data` listener added once the body writes itself (in a `pipe` listener of the response,
+   * or a second pipe, a tee) gets a copy of every chunk written from then on, and `end` as any
+   * stream gives: never a reused buffer, and never a silent nothing.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own signature
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    if (event === 'data' && this.#direct) this.#shared = true;
+    return super.on(event, listener);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own signature
+  override addListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    return this.on(event, listener);
+  }
+
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
     if (!this.#canWriteInto(destination)) return super.pipe(destination, options);
     this.#direct = true;
     markWritingDirectly(this);
+    // What is buffered already (the first chunk the backend waited for) is taken now, before
+    // anyone can listen: the pump then writes it, and hands a copy to listeners added below.
+    const first = this.#pendingRead ? undefined : ((this.read() as Buffer | null) ?? undefined);
     destination.emit('pipe', this);
-    void this.#pump(destination, options?.end !== false);
+    void this.#pump(destination, options?.end !== false, first);
     return destination;
   }
 
@@ -105,17 +126,20 @@ export class FileSystemBody extends Readable {
     );
   }
 
-  async #pump(res: ServerResponse, end: boolean): Promise<void> {
+  async #pump(res: ServerResponse, end: boolean, first: Buffer | undefined): Promise<void> {
     const free: Buffer[] = [];
     const giveBack = (buffer: Buffer) => () => {
       if (free.length < DIRECT_BUFFERS) free.push(buffer);
     };
     try {
-      // A read Readable started before the pipe lands in its buffer first, then whatever is
-      // buffered (the first chunk the backend waited for) goes out: fresh Buffers, never pooled.
-      await this.#pendingRead;
-      const buffered = this.read() as Buffer | null;
-      if (buffered !== null && !(await this.#write(res, buffered))) return;
+      if (first !== undefined && !(await this.#write(res, first))) return;
+      if (this.#pendingRead) {
+        // A read Readable started before the pipe lands in its buffer first; read() hands it
+        // to any listener itself. Fresh Buffers, never pooled.
+        await this.#pendingRead;
+        const buffered = this.read() as Buffer | null;
+        if (buffered !== null && !(await this.#write(res, buffered, undefined, false))) return;
+      }
       while (this.#position < this.#end) {
         // A buffer is read into again only after the socket took its bytes; while all are
         // still out (a write callback that comes late), a fresh one is used once instead.
@@ -138,12 +162,18 @@ export class FileSystemBody extends Readable {
    * Writes `chunk`, waiting for the response to drain when it says so. `false` when the body
    * or the response is gone meanwhile. `taken` runs once the socket no longer needs the bytes.
    */
-  async #write(res: ServerResponse, chunk: Buffer, taken?: () => void): Promise<boolean> {
+  async #write(
+    res: ServerResponse,
+    chunk: Buffer,
+    taken?: () => void,
+    announce = true,
+  ): Promise<boolean> {
     if (this.destroyed || res.destroyed) return false;
     const ready = res.write(chunk, (err) => {
       if (!err) taken?.();
     });
     this.emit(BYTES_WRITTEN, chunk.length);
+    if (this.#shared && announce) this.emit('data', Buffer.from(chunk));
     return ready || this.#whenDrained(res);
   }
 

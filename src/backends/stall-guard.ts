@@ -26,9 +26,8 @@ export function checkStallTimeout(owner: string, value: number | undefined): num
 
 /**
  * Settles as `work` does, or rejects with `stalled()` once `ms` (to 1.1 × `ms`, stall-clock.ts)
- * passed first. The storage call
- * itself cannot be cancelled through the `Storage` contract, so what it gives later (an opened
- * file, a stream) is handed to `release`, never left open.
+ * passed first. The storage call itself cannot be cancelled through the `Storage` contract, so
+ * what it gives later (an opened file, a stream) is handed to `release`, never left open.
  *
  * @example
  * const opened = await withinStallTimeout(file.openFile(), 30_000, stalled, (o) => o?.close());
